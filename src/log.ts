@@ -1,5 +1,5 @@
 // The project's logger: pino JSON lines on stderr (stdout stays clean for command output).
-import { pino, type Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
