@@ -38,7 +38,7 @@ export const PrefixResource = z
 
 export const RemoteIdValue = z.object({ enterpriseNumber: uint32, id: hex }).strict();
 
-/** One RELAY-FORW of the chain in OPTION_LQ_RELAY_DATA (RFC 5007 section 4.1.2.5). */
+/** One RELAY-FORW of the chain in OPTION_LQ_RELAY_DATA (RFC 5007 section 4.1.2.4). */
 export const RelayHop = z
   .object({
     hopCount: z.number().int().min(0).max(255),

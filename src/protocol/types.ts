@@ -36,18 +36,18 @@ export interface IaPrefixOption { name: 'iaPrefix'; code: 26; preferredLifetime:
 export interface RemoteIdOption { name: 'remoteId'; code: 37; enterpriseNumber: number; remoteId: Bytes }
 /** OPTION_SUBSCRIBER_ID (38), RFC 4580. */
 export interface SubscriberIdOption { name: 'subscriberId'; code: 38; data: Bytes }
-/** OPTION_LQ_QUERY (44), RFC 5007 section 4.1.2.2. */
+/** OPTION_LQ_QUERY (44), RFC 5007 section 4.1.2.1. */
 export interface LqQueryOption { name: 'lqQuery'; code: 44; queryType: number; linkAddress: Bytes; options: Dhcp6Option[] }
-/** OPTION_CLIENT_DATA (45), RFC 5007 section 4.1.2.3. */
+/** OPTION_CLIENT_DATA (45), RFC 5007 section 4.1.2.2. */
 export interface ClientDataOption { name: 'clientData'; code: 45; options: Dhcp6Option[] }
-/** OPTION_CLT_TIME (46), RFC 5007 section 4.1.2.4. */
+/** OPTION_CLT_TIME (46), RFC 5007 section 4.1.2.3. */
 export interface CltTimeOption { name: 'cltTime'; code: 46; seconds: number }
 /**
- * OPTION_LQ_RELAY_DATA (47), RFC 5007 section 4.1.2.5: the peer-address and the last
+ * OPTION_LQ_RELAY_DATA (47), RFC 5007 section 4.1.2.4: the peer-address and the last
  * RELAY-FORW chain the server received, without the client's message.
  */
 export interface LqRelayDataOption { name: 'lqRelayData'; code: 47; peerAddress: Bytes; relayMessage: Dhcp6Message }
-/** OPTION_LQ_CLIENT_LINK (48), RFC 5007 section 4.1.2.6. */
+/** OPTION_LQ_CLIENT_LINK (48), RFC 5007 section 4.1.2.5. */
 export interface LqClientLinkOption { name: 'lqClientLink'; code: 48; linkAddresses: Bytes[] }
 /** OPTION_RELAY_ID (53), RFC 5460 section 5.4.1. */
 export interface RelayIdOption { name: 'relayId'; code: 53; duid: Bytes }
