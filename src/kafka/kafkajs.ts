@@ -1,0 +1,5 @@
+// kafkajs is CommonJS: Node's ESM loader cannot see all of its named exports, so its
+// runtime values come through the default export here. Types are imported directly.
+import kafkajs from 'kafkajs';
+
+export const { Kafka, logLevel, Partitioners, CompressionTypes, AssignerProtocol, ConfigResourceTypes } = kafkajs;
