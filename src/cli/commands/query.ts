@@ -56,6 +56,8 @@ options:
   --duration S            active: stop after S seconds
   --timeout MS            UDP: give up after MS (default: RFC 5007 retransmission, ~30 s);
                           TCP: BULK_LQ_DATA_TIMEOUT / ACTIVE_LQ_RCV_TIMEOUT
+  --local-port P          UDP: send from port P (ISC dhcpd answers to port 546 whatever
+                          the source port: use --local-port 546 against it)
   --tls                   STARTTLS; fail if the server refuses (see --tls-prefer)
   --tls-prefer            STARTTLS, but continue in clear if the server refuses
   --ca FILE               CA certificates (PEM) to verify the server with
@@ -190,6 +192,7 @@ export async function run(argv: string[], io: QueryIo = processIo()): Promise<nu
         count: { type: 'string' },
         duration: { type: 'string' },
         timeout: { type: 'string' },
+        'local-port': { type: 'string' },
         tls: { type: 'boolean' },
         'tls-prefer': { type: 'boolean' },
         ca: { type: 'string' },
@@ -236,13 +239,15 @@ export async function run(argv: string[], io: QueryIo = processIo()): Promise<nu
     extras.endTime = parseDhcpTime(v['end-time'], '--end-time');
   }
   const timeoutMs = v.timeout !== undefined ? Number(v.timeout) : undefined;
+  const localPort = v['local-port'] !== undefined ? Number(v['local-port']) : undefined;
+  if (localPort !== undefined && !(Number.isInteger(localPort) && localPort >= 0 && localPort <= 65535)) throw new CliError(`query: --local-port '${v['local-port']}' is not a UDP port`);
   if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new CliError(`query: --timeout '${v.timeout}' is not a positive number of ms`);
 
   const useTcp = v.active || v.bulk || v.tls || v['tls-prefer'] || extras.startTime !== undefined || extras.endTime !== undefined || (spec && spec.type !== 'address' && spec.type !== 'client-id');
   const print = (json: Record<string, unknown>, text: string): void => io.stdout(v.json ? JSON.stringify(json) + '\n' : text + '\n');
 
   try {
-    if (!useTcp) return await runUdp(spec as QuerySpec, { host, port, timeoutMs, extras, print });
+    if (!useTcp) return await runUdp(spec as QuerySpec, { host, port, timeoutMs, localPort, extras, print, io });
     let tls: RequestorTlsOptions | undefined;
     if (v.tls || v['tls-prefer']) {
       tls = {
@@ -274,8 +279,9 @@ export async function run(argv: string[], io: QueryIo = processIo()): Promise<nu
 
 type Print = (json: Record<string, unknown>, text: string) => void;
 
-async function runUdp(spec: QuerySpec, o: { host: string; port: number; timeoutMs?: number; extras: QueryExtras; print: Print }): Promise<number> {
-  const r = await udpLeasequery(spec, { host: o.host, port: o.port, ...o.extras, mrdMs: o.timeoutMs });
+async function runUdp(spec: QuerySpec, o: { host: string; port: number; timeoutMs?: number; localPort?: number; extras: QueryExtras; print: Print; io: QueryIo }): Promise<number> {
+  const r = await udpLeasequery(spec, { host: o.host, port: o.port, ...o.extras, mrdMs: o.timeoutMs, localPort: o.localPort });
+  for (const note of r.notes) o.io.stderr(`lqr query: note: ${note}\n`);
   const base = { serverDuid: r.serverDuid?.toString('hex') ?? null, baseTime: r.baseTime ?? null };
   if (r.status !== StatusCode.Success) {
     o.print({ type: 'status', status: r.status, statusName: statusName(r.status), message: r.statusMessage, ...base }, `server answered ${statusText(r.status, r.statusMessage)}`);

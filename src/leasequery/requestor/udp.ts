@@ -3,6 +3,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import {
+  DHCPV6_EPOCH_UNIX_S,
   DecodeError,
   MessageType,
   decodeMessage,
@@ -33,6 +34,13 @@ export interface UdpLeasequeryOptions extends QueryExtras {
   /** Overall time limit in ms; 0 = none. */
   mrdMs?: number;
   signal?: AbortSignal;
+  /**
+   * Local UDP port to send from (default: any). ISC dhcpd answers LEASEQUERY to port
+   * 546 whatever the query's source port was, so querying it needs 546 here.
+   */
+  localPort?: number;
+  /** Local address to bind (default: any). */
+  localAddress?: string;
 }
 
 export interface UdpLeasequeryResult {
@@ -53,6 +61,8 @@ export interface UdpLeasequeryResult {
   rttMs: number;
   transmissions: number;
   reply: ClientServerMessage;
+  /** Where the reply departs from RFC 5007 / RFC 7653 (the answer was still used). */
+  notes: string[];
 }
 
 /** RFC 8415 section 15: RAND is uniform in [-0.1, +0.1]. */
@@ -127,6 +137,7 @@ export function udpLeasequery(spec: QuerySpec, opts: UdpLeasequeryOptions): Prom
       const { status, message } = messageStatus(msg);
       const cd = topOption(msg, 'clientData');
       const links = topOption(msg, 'lqClientLink');
+      const baseTime = topOption(msg, 'lqBaseTime')?.time;
       finish(undefined, {
         status,
         statusMessage: message,
@@ -135,11 +146,12 @@ export function udpLeasequery(spec: QuerySpec, opts: UdpLeasequeryOptions): Prom
         // RFC 5007 4.3.3: a CLIENT_DATA without CLT_TIME SHOULD be discarded.
         binding: cd && cd.options.some((o) => o.name === 'cltTime') ? readClientData(cd, msg) : undefined,
         clientLinks: links?.linkAddresses,
-        baseTime: topOption(msg, 'lqBaseTime')?.time,
+        baseTime,
         receivedAt: Date.now(),
         rttMs: performance.now() - sentAt,
         transmissions,
         reply: msg,
+        notes: replyDepartures(cd, { baseTimeAsked: opts.baseTime !== false, baseTime, receivedAt: Date.now() }),
       });
     });
     socket.on('error', (err) => finish(new RequestorError('refused', `UDP error talking to [${opts.host}]:${port}: ${err.message}`, { cause: err })));
@@ -148,6 +160,33 @@ export function udpLeasequery(spec: QuerySpec, opts: UdpLeasequeryOptions): Prom
       opts.signal.addEventListener('abort', onAbort);
     }
     if (mrd > 0) mrdTimer = setTimeout(() => finish(new RequestorError('timeout', `no LEASEQUERY-REPLY within ${mrd} ms`)), mrd);
-    socket.bind(0, () => transmit());
+    socket.bind({ port: opts.localPort ?? 0, address: opts.localAddress, exclusive: true }, () => transmit());
   });
+}
+
+/** Seconds from the DHCPv6 epoch (2000-01-01Z) to `unixMs`: no real lease is older than that. */
+function secondsSince2000(unixMs: number): number {
+  return Math.floor(unixMs / 1000) - DHCPV6_EPOCH_UNIX_S;
+}
+
+/**
+ * What in a reply departs from the RFCs in ways seen in deployed servers, so a person
+ * reading the answer is told rather than misled.
+ */
+export function replyDepartures(cd: ClientDataOption | undefined, ctx: { baseTimeAsked: boolean; baseTime?: number; receivedAt: number }): string[] {
+  const notes: string[] = [];
+  if (ctx.baseTimeAsked && ctx.baseTime === undefined) {
+    notes.push('the server sent no OPTION_LQ_BASE_TIME although the ORO asked for it (it predates RFC 7653): times are relative to when the reply arrived');
+  }
+  const clt = cd?.options.find((o) => o.name === 'cltTime');
+  if (clt && clt.name === 'cltTime' && clt.seconds > secondsSince2000(ctx.receivedAt)) {
+    // RFC 5007 section 4.1.2.3: seconds since the server last talked to the client. A
+    // value larger than the time since 2000 cannot be that; ISC dhcpd 4.x sends the
+    // absolute Unix time of the last transaction here.
+    notes.push(
+      `OPTION_CLT_TIME ${clt.seconds} is not seconds since the last transaction (RFC 5007 section 4.1.2.3); ` +
+        `read as an absolute Unix time it is ${new Date(clt.seconds * 1000).toISOString()} (ISC dhcpd sends that)`,
+    );
+  }
+  return notes;
 }
