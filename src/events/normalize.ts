@@ -113,15 +113,26 @@ function relayDataOf(peerAddress: Buffer, message: Dhcp6Message): RelayData {
   const hops: RelayHop[] = [];
   let m: Dhcp6Message | undefined = message;
   while (m && m.kind === 'relay') {
-    const hop: RelayHop = { hopCount: m.hopCount, linkAddress: formatIPv6(m.linkAddress), peerAddress: formatIPv6(m.peerAddress) };
+    let relayId: string | undefined;
+    let remoteId: RelayHop['remoteId'];
+    let interfaceId: string | undefined;
+    let subscriberId: string | undefined;
     let inner: Dhcp6Message | undefined;
     for (const o of m.options as Dhcp6Option[]) {
-      if (o.name === 'relayId') hop.relayId = o.duid.toString('hex');
-      else if (o.name === 'remoteId') hop.remoteId = { enterpriseNumber: o.enterpriseNumber, id: o.remoteId.toString('hex') };
-      else if (o.name === 'interfaceId') hop.interfaceId = o.data.toString('hex');
-      else if (o.name === 'subscriberId') hop.subscriberId = o.data.toString('hex');
+      if (o.name === 'relayId') relayId = o.duid.toString('hex');
+      else if (o.name === 'remoteId') remoteId = { enterpriseNumber: o.enterpriseNumber, id: o.remoteId.toString('hex') };
+      else if (o.name === 'interfaceId') interfaceId = o.data.toString('hex');
+      else if (o.name === 'subscriberId') subscriberId = o.data.toString('hex');
       else if (o.name === 'relayMsg') inner = o.message;
     }
+    // Members in the schema's order, whatever the order of the relay's options: the
+    // chain hash is taken over JSON.stringify, and a reader that re-serializes the
+    // zod-parsed event (verifyLink(decodeEvent(...))) must get the same bytes.
+    const hop: RelayHop = { hopCount: m.hopCount, linkAddress: formatIPv6(m.linkAddress), peerAddress: formatIPv6(m.peerAddress) };
+    if (relayId !== undefined) hop.relayId = relayId;
+    if (remoteId !== undefined) hop.remoteId = remoteId;
+    if (interfaceId !== undefined) hop.interfaceId = interfaceId;
+    if (subscriberId !== undefined) hop.subscriberId = subscriberId;
     hops.push(hop);
     m = inner;
   }
