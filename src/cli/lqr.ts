@@ -7,8 +7,6 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   decode: { summary: 'decode DHCPv6 bytes (hex) and print each message as JSON', load: () => import('./commands/decode.js') },
   query: { summary: 'send a Leasequery (UDP, Bulk or Active) and print the answer', load: () => import('./commands/query.js') },
   lab: { summary: 'run lab DHCPv6 servers (lease DB + workload) answering leasequery', load: () => import('./commands/lab.js') },
-  audit: { summary: 'as-of queries, binding history export and integrity checks over lq.events', load: () => import('./commands/audit.js') },
-  replay: { summary: 're-emit a time range of lq.events to stdout (NDJSON) or another topic', load: () => import('./commands/replay.js') },
 };
 
 function usage(): string {
