@@ -80,6 +80,8 @@ export interface CreateKafkaOptions {
   clientId?: string;
   /** kafkajs client-level retry (metadata, connections); producers/consumers add their own. */
   retries?: number;
+  /** First retry delay of that client-level retry, ms (default 100). */
+  initialRetryTimeMs?: number;
 }
 
 /** A kafkajs client for these settings. Only src/kafka calls this. */
@@ -93,7 +95,7 @@ export function createKafka(settings: KafkaSettings, opts: CreateKafkaOptions = 
     requestTimeout: settings.requestTimeoutMs,
     logLevel: kafkajsLevelFor(logger),
     logCreator: pinoLogCreator(logger),
-    retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    retry: { retries: opts.retries ?? 8, initialRetryTime: opts.initialRetryTimeMs ?? 100, maxRetryTime: 5_000 },
   };
   const sasl = settings.sasl;
   if (sasl) {

@@ -226,7 +226,10 @@ export class TransactionalProducer {
     if (!options.transactionalId) throw new KafkaLayerError('a transactional producer needs a transactionalId');
     this.transactionalId = options.transactionalId;
     this.logger = (options.logger ?? silentLogger).child({ transactionalId: options.transactionalId });
-    this.kafka = createKafka(settings, { logger: this.logger });
+    // The transaction coordinator answers the first AddPartitionsToTxn after a commit with
+    // CONCURRENT_TRANSACTIONS until it has written the markers (a few ms); kafkajs retries
+    // that with the client-level retry, whose 100 ms default would cost every transaction.
+    this.kafka = createKafka(settings, { logger: this.logger, initialRetryTimeMs: 10 });
     this.opts = {
       transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000,
       maxInFlightRequests: options.maxInFlightRequests ?? 1,
