@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   decode: { summary: 'decode DHCPv6 bytes (hex) and print each message as JSON', load: () => import('./commands/decode.js') },
   query: { summary: 'send a Leasequery (UDP, Bulk or Active) and print the answer', load: () => import('./commands/query.js') },
   lab: { summary: 'run lab DHCPv6 servers (lease DB + workload) answering leasequery', load: () => import('./commands/lab.js') },
+  connector: { summary: 'stream binding changes from DHCPv6 servers (Active Leasequery) into Kafka', load: () => import('./commands/connector.js') },
 };
 
 function usage(): string {
