@@ -8,6 +8,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   query: { summary: 'send a Leasequery (UDP, Bulk or Active) and print the answer', load: () => import('./commands/query.js') },
   lab: { summary: 'run lab DHCPv6 servers (lease DB + workload) answering leasequery', load: () => import('./commands/lab.js') },
   connector: { summary: 'stream binding changes from DHCPv6 servers (Active Leasequery) into Kafka', load: () => import('./commands/connector.js') },
+  replica: { summary: 'serve leasequery (UDP, Bulk, Active) and HTTP from a replica of lq.events', load: () => import('./commands/replica.js') },
 };
 
 function usage(): string {
