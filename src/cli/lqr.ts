@@ -8,6 +8,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   query: { summary: 'send a Leasequery (UDP, Bulk or Active) and print the answer', load: () => import('./commands/query.js') },
   lab: { summary: 'run lab DHCPv6 servers (lease DB + workload) answering leasequery', load: () => import('./commands/lab.js') },
   connector: { summary: 'stream binding changes from DHCPv6 servers (Active Leasequery) into Kafka', load: () => import('./commands/connector.js') },
+  audit: { summary: 'as-of queries, binding history export and integrity checks over lq.events', load: () => import('./commands/audit.js') },
+  replay: { summary: 're-emit a time range of lq.events to stdout (NDJSON) or another topic', load: () => import('./commands/replay.js') },
   replica: { summary: 'serve leasequery (UDP, Bulk, Active) and HTTP from a replica of lq.events', load: () => import('./commands/replica.js') },
 };
 
