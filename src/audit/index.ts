@@ -26,4 +26,4 @@ export {
 export { intervalWriter, intervalJson, intervalCsv, intervalNdjson, csvHeader, csvField, CSV_COLUMNS, type ExportFormat } from './export.js';
 export { ChainVerifier, verifyRange, readChainHeads, type ChainBreak, type BreakKind, type VerifyReport, type VerifyResult, type VerifyTarget, type SourceSummary } from './verify.js';
 export { replayRange, type ReplayQuery, type ReplaySink, type ReplayResult, type ReplayTarget } from './replay.js';
-export { murmur2, partitionForKey } from './partition.js';
+export { murmur2, partitionForKey } from '../kafka/index.js';

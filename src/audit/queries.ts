@@ -18,7 +18,7 @@ import { IntervalEngine, type EngineStats, type Interval } from './intervals.js'
 import { matchResource, resourceOf, resourceText, type Resource, type ResourceMatch } from './resources.js';
 import { DEFAULT_REORDER_WINDOW_MS, sweep, type SweepOptions, type SweepResult } from './sweep.js';
 import { topicPartitions, type RangeStart } from './read.js';
-import { partitionForKey } from './partition.js';
+import { partitionForKey } from '../kafka/index.js';
 
 export interface AuditTarget {
   kafka: KafkaSettings;

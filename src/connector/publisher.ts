@@ -22,7 +22,7 @@ import type { ProducerRecord } from '../kafka/index.js';
 import type { Logger } from '../log.js';
 import { CHECKPOINT_VERSION, encodeCheckpoint, type SourceCheckpoint } from './checkpoint.js';
 import { linkAndEncode } from './encode.js';
-import { partitionOf } from './partition.js';
+import { partitionForKey as partitionOf } from '../kafka/index.js';
 import type { PublisherMetrics } from './metrics.js';
 import type { SourceQueue } from './queue.js';
 import type { LearnedScopes } from './scopes.js';

@@ -56,3 +56,4 @@ export {
   type StartPosition,
 } from './reader.js';
 export { PROBE_TOPIC, probeKafka, type ProbeResult } from './probe.js';
+export { murmur2, partitionForKey } from './partition.js';

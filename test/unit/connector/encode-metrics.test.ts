@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvent, emptyChainHead, encodeEvent, linkEvent, normalizeClientData, verifyLink } from '../../../src/events/index.js';
 import { linkAndEncode } from '../../../src/connector/index.js';
 import { Registry } from '../../../src/metrics/index.js';
-import { murmur2, partitionOf } from '../../../src/connector/partition.js';
+import { murmur2, partitionForKey as partitionOf } from '../../../src/kafka/index.js';
 import { clientData } from './fakes.js';
 
 describe('linkAndEncode', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvent, emptyChainHead, verifyLink, SCHEMA_VERSION, type LqEvent, type SourceEvent } from '../../../src/events/index.js';
 import { Publisher, SourceQueue, decodeCheckpoint, noopPublisherMetrics, type QueueItem } from '../../../src/connector/index.js';
 import { silentLogger } from '../../../src/log.js';
-import { partitionOf } from '../../../src/connector/partition.js';
+import { partitionForKey as partitionOf } from '../../../src/kafka/index.js';
 import { MemorySink, until } from './fakes.js';
 
 const sourceEvent = (name: string, kind: SourceEvent['kind'], extra: Partial<SourceEvent> = {}): LqEvent => ({

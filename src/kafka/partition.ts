@@ -1,7 +1,8 @@
-// Which partition of lq.events holds a client's events. Binding events are keyed by the
-// client DUID (hex text, src/events/serialize.ts) and the Kafka layer's producer uses
-// the Java client's partitioner: murmur2 of the key bytes, made positive, modulo the
-// partition count. A client-id query therefore reads one partition, not all.
+// Kafka's default partitioner for keyed records (the Java client's, which the producer
+// here matches): murmur2 of the key bytes, made positive, modulo the partition count.
+// The connector uses it to place records (and bulk markers) explicitly; the audit uses it
+// to read only the partition a client's events are in (binding events are keyed by the
+// client DUID, src/events/serialize.ts).
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as a signed 32-bit int. */
 export function murmur2(data: Uint8Array): number {
