@@ -280,7 +280,17 @@ async function worker(phase: Phase, brokers: string, topic: string, sourcesTopic
     const a = await whoHeld(target, { resource: parseAddressArg(meta.address), at: meta.at, lookback: phase === 'asof_all' ? 'all' : 2 * DAY });
     records = a.basis.records;
     const holder = a.holders[0]?.interval;
-    detail = { address: meta.address, at: new Date(meta.at).toISOString(), holder: holder?.clientId ?? null, expected: meta.clientId, correct: holder?.clientId === meta.clientId, exact: a.basis.exact, engine: { maxBindings: a.basis.engine.maxBindings, applied: a.basis.engine.applied } };
+    detail = {
+      address: meta.address,
+      at: new Date(meta.at).toISOString(),
+      holder: holder?.clientId ?? null,
+      expected: meta.clientId,
+      correct: holder?.clientId === meta.clientId,
+      exact: a.basis.exact,
+      caveats: a.basis.caveats.map((c) => c.slice(0, 80)),
+      late: a.basis.late,
+      engine: { maxBindings: a.basis.engine.maxBindings, applied: a.basis.engine.applied },
+    };
   } else if (phase === 'held_client') {
     const h = await heldBy(target, { selector: { clientId: meta.clientId }, from: meta.start, to: meta.end });
     records = h.basis.records;

@@ -399,7 +399,8 @@ export class IntervalEngine {
       kind: null,
       chainSeq: e.chain?.seq ?? null,
     };
-    if (this.keepRaw) ref.raw = e.raw;
+    // A filtered fold keeps the bytes only of reports an answer can rest on (they carry a resource asked about).
+    if (this.keepRaw && (resources.length > 0 || !this.filter)) ref.raw = e.raw;
     const ids = relayIdsOf(e);
     return {
       source: key.source,
