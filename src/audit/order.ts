@@ -2,14 +2,17 @@
 // so that an audit and a replica fold lq.events alike.
 //
 // Order 1, between reports of the SAME source for one (client, link), in the server's
-// own clock where it is exact: the last client transaction (baseTime - cltTime; no
-// CLT_TIME sorts first), then baseTime, then receivedAt, then a hash of the raw
+// own clock: the last client transaction (baseTime - cltTime; no CLT_TIME sorts first),
+// then baseTime (src/events/report-order.ts, shared with the projection), then
+// receivedAt, then a hash of the raw
 // CLIENT_DATA. Equal on all four is the same report again (a duplicate).
 //
 // Order 2, between DIFFERENT sources (a failover pair) and between bindings that claim
 // one resource, in the connector clock, the only one the sources share: the most
 // recent client transaction wins (RFC 5007 section 4.3.4; unknown sorts first), then
 // receivedAt, source name, baseTime and the raw hash.
+
+import { compareServerClock } from '../events/report-order.js';
 
 export interface ReportKey {
   readonly source: string;
@@ -29,9 +32,7 @@ function cmp(a: number, b: number): number {
 
 /** Order 1: > 0 when `a` is the newer report of the same source. 0 = the same report. */
 export function compareSameSource(a: ReportKey, b: ReportKey): number {
-  const ta = a.cltTime === null ? -Infinity : a.baseTime - a.cltTime;
-  const tb = b.cltTime === null ? -Infinity : b.baseTime - b.cltTime;
-  return cmp(ta, tb) || cmp(a.baseTime, b.baseTime) || cmp(a.receivedAt, b.receivedAt) || cmp(a.tie, b.tie);
+  return compareServerClock(a.baseTime, a.cltTime, b.baseTime, b.cltTime) || cmp(a.receivedAt, b.receivedAt) || cmp(a.tie, b.tie);
 }
 
 /** Order 2: > 0 when `a` is the more recent (its client transaction is newer). */

@@ -6,10 +6,9 @@
 // 1. Between two states of the SAME source for the same (client, link) - "which report is
 //    newer" - in the source's own clock, where it is exact:
 //      a. last client transaction, server clock: baseTime - cltTime (seconds; unknown
-//         CLT_TIME sorts first). Exact because the server computes both from its own
-//         clock, whereas the connector-clock lastTransactionAt carries up to a second of
-//         rounding and network jitter that could make a later report (an expiry or an
-//         administrative change reported with the same CLT origin) look older.
+//         CLT_TIME sorts first; src/events/report-order.ts). Exact when the server takes
+//         both values from one seconds clock, whereas the connector-clock
+//         lastTransactionAt carries up to a second of rounding and network jitter.
 //         A catch-up that replays history carries old transactions and loses here.
 //      b. baseTime: the later report of the same transaction (renewal without a
 //         transaction, expiry, reclaim) wins;
@@ -29,6 +28,7 @@
 //      b. receivedAt; c. source name; d. baseTime; e. tie (as above).
 //    For two bindings that are still equal (same source, same instants, same content hash)
 //    the client DUID and then the link-address decide (tables.ts), so the order is total.
+import { compareServerClock } from '../events/report-order.js';
 import type { Sources } from './sources.js';
 
 export interface OrderKey {
@@ -48,13 +48,9 @@ function cmp(a: number, b: number): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function serverLastTx(k: { baseTime: number; cltTime: number }): number {
-  return k.cltTime < 0 ? -Infinity : k.baseTime - k.cltTime;
-}
-
 /** Order 1 (same source) without the tie: the cheap part, known before an event is parsed. */
 export function compareSameSourceTimes(a: Omit<OrderKey, 'tie' | 'source' | 'lastTx'>, b: OrderKey): number {
-  return cmp(serverLastTx(a), serverLastTx(b)) || cmp(a.baseTime, b.baseTime) || cmp(a.receivedAt, b.receivedAt);
+  return compareServerClock(a.baseTime, a.cltTime, b.baseTime, b.cltTime) || cmp(a.receivedAt, b.receivedAt);
 }
 
 /** Order 1 (same source): > 0 when `a` is the newer report. */

@@ -105,7 +105,7 @@ export function bindingJson(b: Binding, now: number): Record<string, unknown> {
     prefixes: b.prefixes
       .filter((p) => p.validUntil - now >= 1000)
       .map((p) => ({ prefix: `${formatIPv6(p.prefix)}/${p.length}`, ...res(p.validUntil, p.preferredUntil) })),
-    cltTime: Math.max(0, Math.floor((now - b.lastTransactionAt) / 1000)),
+    cltTime: Math.max(0, Math.floor(now / 1000) - Math.floor(b.lastTransactionAt / 1000)),
     lastTransactionAt: iso(b.lastTransactionAt),
     changedAt: iso(b.changedAt),
     relay: b.relay ? summarizeRelay(b.relay) : null,

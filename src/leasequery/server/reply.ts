@@ -62,7 +62,9 @@ export function clientDataOption(b: Binding, now: number, ro: ReplyOptions): Cli
     if (valid === 0) continue;
     options.push({ name: 'iaPrefix', code: 26, preferredLifetime: Math.min(lifetimeAt(p.preferredUntil, now), valid), validLifetime: valid, prefixLength: p.length, prefix: p.prefix, options: [] });
   }
-  const clt = Math.floor((now - b.lastTransactionAt) / 1000);
+  // Both whole-second values from one clock reading: base time - CLT_TIME is then exactly
+  // the transaction's second, in every report of it (src/events/report-order.ts).
+  const clt = Math.floor(now / 1000) - Math.floor(b.lastTransactionAt / 1000);
   options.push({ name: 'cltTime', code: 46, seconds: clt < 0 ? 0 : clt > MAX_FINITE_LIFETIME ? MAX_FINITE_LIFETIME : clt });
   if (ro.requested.size > 0) {
     if (ro.requested.has(OptionCode.LQ_RELAY_DATA) && !ro.sensitive.has(OptionCode.LQ_RELAY_DATA)) {

@@ -32,11 +32,20 @@ describe('reply construction', () => {
     expect(plain.options.map((o) => o.name)).toEqual(['clientId', 'iaAddr', 'iaPrefix', 'cltTime']);
     expect(plain.options[1]).toMatchObject({ preferredLifetime: 1800, validLifetime: 3600 });
     expect(plain.options[2]).toMatchObject({ preferredLifetime: INFINITY, validLifetime: INFINITY, prefixLength: 56 });
-    expect(plain.options[3]).toMatchObject({ seconds: 42 });
+    expect(plain.options[3]).toMatchObject({ seconds: 43 }); // whole seconds: now - floor(transaction) (42.3 s ago)
     const asked = clientDataOption(binding, now, { requested: new Set([47, 23]), sensitive: new Set() });
     expect(asked.options.map((o) => o.code)).toEqual([1, 5, 26, 46, 47, 23]);
     const sensitive = clientDataOption(binding, now, { requested: new Set([47, 23]), sensitive: new Set([23, 47]) });
     expect(sensitive.options.map((o) => o.code)).toEqual([1, 5, 26, 46]);
+  });
+
+  it('base time - CLT_TIME is the transaction\'s second in every report of it, wherever in a second the report falls', () => {
+    // The projection orders one source's reports by that difference (src/events/report-order.ts).
+    const tx = now + 300;
+    for (const at of [now + 60_200, now + 60_999, now + 70_000, now + 70_500, now + 3_600_001]) {
+      const clt = clientDataOption({ ...binding, lastTransactionAt: tx }, at, { requested: new Set(), sensitive: new Set() }).options.find((o) => o.name === 'cltTime');
+      expect(Math.floor(at / 1000) - (clt as { seconds: number }).seconds).toBe(Math.floor(tx / 1000));
+    }
   });
 
   it('a binding is active while a resource has at least a second of valid lifetime', () => {
