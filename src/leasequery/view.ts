@@ -64,6 +64,25 @@ export interface Binding {
   readonly changedAt: number;
   /** Monotonic change sequence of the view: orders two states of the same binding. */
   readonly seq: number;
+  /** Where this state came from, when the view knows (a replica: the event it rests on). */
+  readonly provenance?: BindingProvenance;
+}
+
+/** The report a binding's state rests on: its source, its Kafka position, both clocks. */
+export interface BindingProvenance {
+  /** The source (DHCPv6 server) name that reported it. */
+  readonly source: string;
+  /** lq.events partition and offset of the event; null when applied without a position. */
+  readonly partition: number | null;
+  readonly offset: number | null;
+  /** When the connector received the report (connector clock, ms). */
+  readonly receivedAt: number;
+  /** OPTION_LQ_BASE_TIME of the report (server clock, seconds since 2000-01-01). */
+  readonly baseTime: number;
+  /** OPTION_CLT_TIME of the report (seconds), null when absent. */
+  readonly cltTime: number | null;
+  /** How the connector got it: live, catch-up or bulk. */
+  readonly phase: string;
 }
 
 /** A remote-id value (OPTION_REMOTE_ID, RFC 4649). */

@@ -2,10 +2,10 @@
 // tables only when a lookup or the change feed hands it out. Immutable: everything that
 // can change is copied at creation; the parts built lazily (DUID, key, relay chain) come
 // from values that never change (the blob string, the link, the relay template).
-import type { Binding, BoundAddress, BoundPrefix, RelayInfo } from '../leasequery/view.js';
+import type { Binding, BindingProvenance, BoundAddress, BoundPrefix, RelayInfo } from '../leasequery/view.js';
 import type { LinkInfo } from './links.js';
 import { relayInfo, type RelayTemplate } from './relay.js';
-import { ADDRESS, duidEnd } from './state.js';
+import { ADDRESS, duidEnd, PHASES } from './state.js';
 import type { LeaseTables } from './tables.js';
 
 export class ProjectedBinding implements Binding {
@@ -21,7 +21,13 @@ export class ProjectedBinding implements Binding {
     readonly lastTransactionAt: number,
     readonly changedAt: number,
     readonly seq: number,
+    private readonly origin: Omit<BindingProvenance, 'phase'> & { readonly phaseIndex: number },
   ) {}
+
+  get provenance(): BindingProvenance {
+    const o = this.origin;
+    return { source: o.source, partition: o.partition, offset: o.offset, receivedAt: o.receivedAt, baseTime: o.baseTime, cltTime: o.cltTime, phase: PHASES[o.phaseIndex] ?? 'live' };
+  }
 
   /** `<client DUID hex>@<link-address>`: stable across restarts and snapshots. */
   get key(): string {
@@ -68,5 +74,20 @@ export function materialize(t: LeaseTables, b: number, now: number, released: bo
     Number.isNaN(lastTx) ? t.receivedAt[b] : lastTx, // no CLT_TIME: the report is the latest sign of life
     t.receivedAt[b],
     seq,
+    provenanceOf(t, b),
   );
+}
+
+/** The effective state's report, copied out of the columns (the binding stays immutable). */
+function provenanceOf(t: LeaseTables, b: number): ConstructorParameters<typeof ProjectedBinding>[8] {
+  const k = t.winnerKey(b);
+  return {
+    source: t.sources.name(k.source),
+    partition: t.partition[b] < 0 ? null : t.partition[b],
+    offset: t.offset[b] < 0 ? null : t.offset[b],
+    receivedAt: k.receivedAt,
+    baseTime: k.baseTime,
+    cltTime: k.cltTime < 0 ? null : k.cltTime,
+    phaseIndex: t.phaseOf(b),
+  };
 }

@@ -127,7 +127,7 @@ export class Projection implements LeaseView {
     const partition = position ? position.partition : -1;
     let outcome: ApplyOutcome;
     try {
-      outcome = event.type === 'binding' ? this.applyBinding(event, partition) : this.applySource(event, partition);
+      outcome = event.type === 'binding' ? this.applyBinding(event, partition, offset === undefined ? -1 : Number(offset)) : this.applySource(event, partition);
     } finally {
       this.drain();
     }
@@ -151,7 +151,7 @@ export class Projection implements LeaseView {
     return new Map(this.t.positions);
   }
 
-  private applyBinding(e: BindingEvent, partition: number): ApplyOutcome {
+  private applyBinding(e: BindingEvent, partition: number, offset: number): ApplyOutcome {
     const t = this.t;
     const src = t.sources.intern(e.source.name, e.source.serverDuid);
     const link = t.links.internText(e.linkAddress);
@@ -172,7 +172,7 @@ export class Projection implements LeaseView {
         if (c < 0) return 'stale';
         if (c === 0) {
           // Same instants: only the content tiebreak can tell, so parse the event.
-          const probe = stateFromEvent(e, src, partition, this.clock(), t.templates);
+          const probe = stateFromEvent(e, src, partition, offset, this.clock(), t.templates);
           if (probe.tie <= known.tie) {
             t.templates.dropIfUnused(probe.template);
             return probe.tie === known.tie ? 'duplicate' : 'stale';
@@ -180,7 +180,7 @@ export class Projection implements LeaseView {
         }
       }
     }
-    const s = stateFromEvent(e, src, partition, this.clock(), t.templates);
+    const s = stateFromEvent(e, src, partition, offset, this.clock(), t.templates);
     // Hold the new state's relay template while the states are reshuffled: dropping the
     // source's previous state may release the last other reference to it.
     t.templates.ref(s.template);

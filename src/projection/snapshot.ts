@@ -1,7 +1,8 @@
 // Snapshot files of the lease tables (DESIGN.md "Projection and responder": a restart
 // loads the newest snapshot and consumes only the tail of lq.events).
 //
-// Format, version 1 (all integers little-endian):
+// Format, version 2 (all integers little-endian; version 1 had no Kafka offset in the
+// packed states and is ignored, so the replica rebuilds from lq.events):
 //
 //   header   "LQRPSNAP" u32 version u32 reserved(0)
 //   records  u8 tag, then the record:
@@ -32,7 +33,7 @@ import { compareAcrossSources } from './order.js';
 import { pack, readPacked, type SourceState } from './state.js';
 import type { LeaseTables } from './tables.js';
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 const MAGIC = Buffer.from('LQRPSNAP', 'latin1');
 const END_MAGIC = Buffer.from('LQRPEND!', 'latin1');
 const HEADER = 16;

@@ -30,6 +30,8 @@ export interface StateResource {
 export interface SourceState extends OrderKey {
   /** Kafka partition the event came from; -1 when applied without a position. */
   readonly partition: number;
+  /** Kafka offset of the event in that partition; -1 when applied without a position. */
+  readonly offset: number;
   readonly phase: number;
   /** Relay template id (relay.ts), 0 when the event had no relay data. */
   readonly template: number;
@@ -101,7 +103,7 @@ function maskPrefix(plen: number): void {
  * validUntil is not after `now` (expired before we saw them) are left out: an empty set
  * means released (DESIGN.md "Events").
  */
-export function stateFromEvent(e: BindingEvent, source: number, partition: number, now: number, templates: RelayTemplates): SourceState {
+export function stateFromEvent(e: BindingEvent, source: number, partition: number, offset: number, now: number, templates: RelayTemplates): SourceState {
   let resources: StateResource[] | undefined;
   for (const a of e.addresses) {
     const valid = until(a.validUntil);
@@ -123,6 +125,7 @@ export function stateFromEvent(e: BindingEvent, source: number, partition: numbe
   return {
     source,
     partition,
+    offset,
     lastTx: e.lastTransactionAt ?? NaN,
     receivedAt: e.receivedAt,
     baseTime: e.baseTime,
@@ -138,9 +141,10 @@ export function stateFromEvent(e: BindingEvent, source: number, partition: numbe
 // Packed layout (little-endian):
 //   0 u16 source | 2 i32 partition | 6 f64 lastTx | 14 f64 receivedAt | 22 u32 baseTime
 //   26 u32 cltTime | 30 u8 flags (bit0 no CLT_TIME, bits 1-2 phase) | 31 u32 tie
-//   35 u32 template | 39 u32 blob length, blob | u8 resource count,
-//   then per resource: u8 plen, 16 bytes, f64 pref, f64 valid (33 bytes)
-const P_BLOB = 43;
+//   35 u32 template | 39 f64 Kafka offset (-1 unknown) | 47 u32 blob length, blob |
+//   u8 resource count, then per resource: u8 plen, 16 bytes, f64 pref, f64 valid (33 bytes)
+const P_BLOB_LEN = 47;
+const P_BLOB = 51;
 const RES_SIZE = 33;
 const MAX_RESOURCES = 255;
 
@@ -153,7 +157,7 @@ export function packedSize(s: SourceState): number {
  * Writes the fixed fields and the blob of a packed state at out[off]; returns the offset
  * of the resource count. Shared by writePacked and the tables' column writer.
  */
-export function writePackedHead(out: Buffer, off: number, k: OrderKey, partition: number, phase: number, template: number, blob: string): number {
+export function writePackedHead(out: Buffer, off: number, k: OrderKey, partition: number, offset: number, phase: number, template: number, blob: string): number {
   out.writeUInt16LE(k.source, off);
   out.writeInt32LE(partition, off + 2);
   out.writeDoubleLE(k.lastTx, off + 6);
@@ -163,7 +167,8 @@ export function writePackedHead(out: Buffer, off: number, k: OrderKey, partition
   out[off + 30] = (k.cltTime < 0 ? 1 : 0) | (phase << 1);
   out.writeUInt32LE(k.tie, off + 31);
   out.writeUInt32LE(template, off + 35);
-  out.writeUInt32LE(blob.length, off + 39);
+  out.writeDoubleLE(offset, off + 39);
+  out.writeUInt32LE(blob.length, off + P_BLOB_LEN);
   return off + P_BLOB + out.write(blob, off + P_BLOB, 'latin1');
 }
 
@@ -173,7 +178,7 @@ export const PACKED_RESOURCE = RES_SIZE;
 /** Writes a packed state at out[off]; returns the end offset. */
 export function writePacked(s: SourceState, out: Buffer, off: number): number {
   if (s.resources.length > MAX_RESOURCES) throw new ProjectionInputError(`a binding with ${s.resources.length} resources: at most ${MAX_RESOURCES} are kept`);
-  let p = writePackedHead(out, off, s, s.partition, s.phase, s.template, s.blob);
+  let p = writePackedHead(out, off, s, s.partition, s.offset, s.phase, s.template, s.blob);
   out[p++] = s.resources.length;
   for (const r of s.resources) {
     out[p] = r.plen;
@@ -196,7 +201,7 @@ export function pack(s: SourceState): string {
  */
 export function readPacked(b: Buffer, off: number, mapTemplate: (id: number) => number = (id) => id): { state: SourceState; end: number } {
   need(b, off, P_BLOB);
-  const blobLen = b.readUInt32LE(off + 39);
+  const blobLen = b.readUInt32LE(off + P_BLOB_LEN);
   need(b, off + P_BLOB, blobLen + 1);
   let p = off + P_BLOB + blobLen;
   const blob = b.toString('latin1', off + P_BLOB, p);
@@ -215,6 +220,7 @@ export function readPacked(b: Buffer, off: number, mapTemplate: (id: number) => 
   const state: SourceState = {
     source: b.readUInt16LE(off),
     partition: b.readInt32LE(off + 2),
+    offset: b.readDoubleLE(off + 39),
     lastTx: b.readDoubleLE(off + 6),
     receivedAt: b.readDoubleLE(off + 14),
     baseTime: b.readUInt32LE(off + 22),

@@ -78,6 +78,8 @@ export class LeaseTables {
   firstRes = new Int32Array(0);
   source = new Uint16Array(0);
   partition = new Int32Array(0);
+  /** Kafka offset of the effective state's event (-1 unknown): where an answer's evidence is. */
+  offset = new Float64Array(0);
   receivedAt = new Float64Array(0);
   baseTime = new Uint32Array(0);
   private cltTime = new Uint32Array(0);
@@ -120,6 +122,7 @@ export class LeaseTables {
     this.firstRes = grown(this.firstRes, cap);
     this.source = grown(this.source, cap);
     this.partition = grown(this.partition, cap);
+    this.offset = grown(this.offset, cap);
     this.receivedAt = grown(this.receivedAt, cap);
     this.baseTime = grown(this.baseTime, cap);
     this.cltTime = grown(this.cltTime, cap);
@@ -250,6 +253,11 @@ export class LeaseTables {
     };
   }
 
+  /** Phase index (state.ts PHASES) of b's effective state. */
+  phaseOf(b: number): number {
+    return (this.flags[b] >> PHASE_SHIFT) & 3;
+  }
+
   /** b's effective state as a SourceState (live resource slots only). */
   winnerState(b: number): SourceState {
     const res = this.resources;
@@ -260,7 +268,8 @@ export class LeaseTables {
     return {
       ...this.winnerKey(b),
       partition: this.partition[b],
-      phase: (this.flags[b] >> PHASE_SHIFT) & 3,
+      offset: this.offset[b],
+      phase: this.phaseOf(b),
       template: this.template[b],
       blob: this.blob[b],
       resources,
@@ -286,6 +295,7 @@ export class LeaseTables {
     if (this.remoteAt(b) >= 0) this.remoteIds.add(b, this.remoteHash(b));
     this.source[b] = s.source;
     this.partition[b] = s.partition;
+    this.offset[b] = s.offset;
     // lastTransactionAt is derived (receivedAt - cltTime s) in every event the connector
     // writes; only an event that says otherwise costs a column's worth of memory.
     if (Object.is(s.lastTx, derivedLastTx(s.receivedAt, s.cltTime))) this.lastTxOverride.delete(b);
@@ -410,7 +420,7 @@ export class LeaseTables {
   /** Writes b's effective state packed, straight from the columns (snapshots); returns the end. */
   writeWinner(b: number, out: Buffer, off: number): number {
     const res = this.resources;
-    const countAt = writePackedHead(out, off, this.winnerKey(b), this.partition[b], (this.flags[b] >> PHASE_SHIFT) & 3, this.template[b], this.blob[b]);
+    const countAt = writePackedHead(out, off, this.winnerKey(b), this.partition[b], this.offset[b], (this.flags[b] >> PHASE_SHIFT) & 3, this.template[b], this.blob[b]);
     let p = countAt + 1;
     let n = 0;
     for (let r = this.firstRes[b]; r >= 0; r = res.next[r], n++, p += PACKED_RESOURCE) {

@@ -11,14 +11,14 @@
 // caught up it answers 503 (see replica.ts on why an incomplete replica stays quiet).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Binding } from '../leasequery/view.js';
+import type { Binding, BindingProvenance } from '../leasequery/view.js';
 import { selectBindings } from '../leasequery/server/match.js';
 import type { ParsedQuery } from '../leasequery/server/query.js';
 import { isActiveAt, lifetimeAt } from '../leasequery/server/reply.js';
 import { summarizeRelay } from '../leasequery/requestor/present.js';
 import { silentLogger, type Logger } from '../log.js';
 import { CONTENT_TYPE, Registry, exponentialBuckets } from '../metrics/index.js';
-import { QueryType, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../protocol/index.js';
+import { QueryType, dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../protocol/index.js';
 import type { Replica } from './replica.js';
 
 export interface ReplicaHttpOptions {
@@ -93,7 +93,7 @@ export function queryFromParams(params: URLSearchParams): { kind: QueryKind; que
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
 /** One binding as JSON at `now`: what a LEASEQUERY-REPLY would carry, plus absolute instants. */
-export function bindingJson(b: Binding, now: number): Record<string, unknown> {
+export function bindingJson(b: Binding, now: number, topic?: string): Record<string, unknown> {
   const res = (until: number, pref: number) => {
     const valid = lifetimeAt(until, now);
     return { preferredLifetime: Math.min(lifetimeAt(pref, now), valid), validLifetime: valid, preferredUntil: iso(pref), validUntil: iso(until) };
@@ -109,6 +109,25 @@ export function bindingJson(b: Binding, now: number): Record<string, unknown> {
     lastTransactionAt: iso(b.lastTransactionAt),
     changedAt: iso(b.changedAt),
     relay: b.relay ? summarizeRelay(b.relay) : null,
+    ...(b.provenance ? { report: reportJson(b.provenance, topic) } : {}),
+  };
+}
+
+/**
+ * The report this answer rests on: its source, its place in lq.events, and its instants
+ * in both clocks (the server's base time, and the connector's receive time; they differ
+ * by the server's clock offset plus the network delay).
+ */
+function reportJson(p: BindingProvenance, topic: string | undefined): Record<string, unknown> {
+  const serverMs = dhcpTimeToUnixMs(p.baseTime);
+  return {
+    source: p.source,
+    kafka: p.partition === null ? null : { topic: topic ?? null, partition: p.partition, offset: p.offset === null ? null : String(p.offset) },
+    phase: p.phase,
+    baseTime: p.baseTime,
+    cltTime: p.cltTime,
+    serverClock: { reportedAt: iso(serverMs), lastTransactionAt: p.cltTime === null ? null : iso(serverMs - p.cltTime * 1000) },
+    connectorClock: { receivedAt: iso(p.receivedAt), lastTransactionAt: p.cltTime === null ? null : iso(p.receivedAt - p.cltTime * 1000) },
   };
 }
 
@@ -140,7 +159,7 @@ export async function startReplicaHttp(opts: ReplicaHttpOptions): Promise<Replic
         const view = replica.projection;
         const now = view.now();
         const bindings: Record<string, unknown>[] = [];
-        for (const b of selectBindings(view, q.query)) if (isActiveAt(b, now)) bindings.push(bindingJson(b, now));
+        for (const b of selectBindings(view, q.query)) if (isActiveAt(b, now)) bindings.push(bindingJson(b, now, replica.topic));
         const status = bindings.length > 0 ? 'Success' : 'NotConfigured';
         const body = {
           status,

@@ -9,10 +9,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEvent, normalizeClientData, type BindingEvent } from '../../src/events/index.js';
-import { TransactionalProducer } from '../../src/kafka/index.js';
+import { TransactionalProducer, partitionForKey } from '../../src/kafka/index.js';
 import { LabServer } from '../../src/lab/index.js';
 import { activeLeasequery, bulkLeasequery, udpLeasequery, type QuerySpec, type ReportedBinding } from '../../src/leasequery/requestor/index.js';
-import { formatIPv6, parseIPv6, unixMsToDhcpTime } from '../../src/protocol/index.js';
+import { dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../../src/protocol/index.js';
 import { Replica, startReplicaHttp, type ReplicaHttp } from '../../src/replica/index.js';
 import { createTopic, eventually, kafkaConfig, uniqueTopic, waitForKafka } from '../helpers/kafka.js';
 
@@ -201,6 +201,14 @@ describe('replica', () => {
         expect(body.bindings.map((x) => x.clientId)).toEqual([l.binding!.clientDuid!.toString('hex')]);
         expect(body.bindings[0].addresses.map((a) => a.address).sort()).toEqual(shape(l.binding) && (shape(l.binding) as { addresses: string[] }).addresses);
         expect(Object.keys(body.kafka.positions).length).toBe(3);
+        // The report it rests on: source, its record in lq.events (keyed by client), both clocks.
+        const report = (body.bindings[0] as unknown as { report: { source: string; kafka: { topic: string; partition: number; offset: string }; baseTime: number; serverClock: { reportedAt: string }; connectorClock: { receivedAt: string } } }).report;
+        expect(report.source).toBe('lab-0');
+        expect(report.kafka.topic).toBe(topic);
+        expect(report.kafka.partition).toBe(partitionForKey(body.bindings[0].clientId, 3));
+        expect(BigInt(report.kafka.offset)).toBeLessThan(BigInt(body.kafka.positions[String(report.kafka.partition)]));
+        expect(Date.parse(report.serverClock.reportedAt)).toBe(dhcpTimeToUnixMs(report.baseTime));
+        expect(Number.isFinite(Date.parse(report.connectorClock.receivedAt))).toBe(true);
       }
       // HTTP by link, client-id, relay-id: the same clients as the lab's bulk answers.
       const httpClients = async (qs: string) => {

@@ -33,6 +33,17 @@ describe('apply: idempotent and order-tolerant', () => {
     expect(p.stats().offsets).toEqual({ '3': '41', '4': '0' });
   });
 
+  it('a binding names the report it rests on: source, Kafka position, both clocks', () => {
+    const p = projection();
+    const e = binding({ client: A, addresses: ['2001:db8:1::100'], at: T0 + 5_250, clt: 7, skewMs: 2_000 });
+    p.apply(e, { partition: 2, offset: 1234n });
+    expect(p.byAddress(ip('2001:db8:1::100'))?.provenance).toEqual({ source: 'dhcp-a', partition: 2, offset: 1234, receivedAt: T0 + 5_250, baseTime: e.baseTime, cltTime: 7, phase: 'live' });
+    // Without a position (a test, a tool): no Kafka place to name.
+    const q = projection();
+    q.apply(binding({ client: A, addresses: ['2001:db8:1::100'], clt: null, phase: 'catch-up' }));
+    expect(q.byAddress(ip('2001:db8:1::100'))?.provenance).toMatchObject({ partition: null, offset: null, cltTime: null, phase: 'catch-up' });
+  });
+
   it('an older catch-up report for a (source, client, link) changes nothing', () => {
     const p = projection();
     p.apply(binding({ client: A, addresses: ['2001:db8:1::200'], at: T0 + 60_000, clt: 0 }));
