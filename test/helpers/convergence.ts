@@ -21,8 +21,9 @@
 // once, hashes linked) that proves "no lost and no duplicated commit".
 import { decodeEvent, verifyLink, type BindingEvent, type LqEvent, type SourceEvent } from '../../src/events/index.js';
 import { TopicReader, readToEnd, type KafkaSettings } from '../../src/kafka/index.js';
-import { dhcpTimeToUnixMs } from '../../src/protocol/index.js';
+import { dhcpTimeToUnixMs, formatIPv6, parseIPv6 } from '../../src/protocol/index.js';
 import type { BindingsDump, DumpedBinding } from '../../src/lab/index.js';
+import type { Projection } from '../../src/projection/index.js';
 
 /** An event with where it was read. */
 export interface Positioned<E extends LqEvent = LqEvent> {
@@ -364,4 +365,52 @@ export async function waitForConvergence(check: () => Comparison | Promise<Compa
     if (Date.now() > deadline) throw new Error(`no convergence within ${timeoutMs} ms:\n${describeComparison(last, label)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * A replica's tables (what its lookups answer now) against a server's dump: every
+ * binding the server holds must be found by client and link with the same addresses and
+ * prefixes, valid until the same instant (within the wire's 1 s resolution, twice, plus
+ * the server's clock offset), and nothing else may hold a resource.
+ */
+export function compareViewWithDump(view: Projection, dump: BindingsDump, now = view.now()): Comparison {
+  const missing: string[] = [];
+  const extra: string[] = [];
+  const different: string[] = [];
+  const slack = 2000 + Math.abs(dump.clockOffsetMs);
+  const seen = new Set<string>();
+  for (const t of dump.bindings) {
+    const k = bindingKey(t.clientId, t.linkAddress);
+    seen.add(k);
+    const b = view.byClientId(Buffer.from(t.clientId, 'hex'), parseIPv6(t.linkAddress))[0];
+    const live = (until: number) => until - now >= 1000;
+    const addrs = b ? b.addresses.filter((a) => live(a.validUntil)) : [];
+    const pfxs = b ? b.prefixes.filter((p) => live(p.validUntil)) : [];
+    if (addrs.length + pfxs.length === 0) {
+      missing.push(k);
+      continue;
+    }
+    const got = [...addrs.map((a) => formatIPv6(a.address)), ...pfxs.map((p) => `${formatIPv6(p.prefix)}/${p.length}`)].sort().join(',');
+    const want = [...t.addresses.map((a) => a.address), ...t.prefixes.map((p) => `${p.prefix}/${p.prefixLength}`)].sort().join(',');
+    if (got !== want) {
+      different.push(`${k}: ${got} != ${want}`);
+      continue;
+    }
+    for (const a of addrs) {
+      const ta = t.addresses.find((x) => x.address === formatIPv6(a.address));
+      if (ta && Math.abs(a.validUntil - (ta.validUntil - dump.clockOffsetMs)) > slack) different.push(`${k}: ${formatIPv6(a.address)} valid until ${a.validUntil} != ${ta.validUntil}`);
+    }
+  }
+  let actual = 0;
+  for (const d of view.dump()) {
+    if (d.addresses.length + d.prefixes.length === 0) continue;
+    actual++;
+    const [duid, link] = d.key.split('@');
+    const k = bindingKey(duid, link);
+    if (!seen.has(k)) {
+      const b = view.byClientId(Buffer.from(duid, 'hex'), parseIPv6(link))[0];
+      if (b && [...b.addresses, ...b.prefixes].some((r) => r.validUntil - now >= 1000)) extra.push(k);
+    }
+  }
+  return { equal: missing.length === 0 && extra.length === 0 && different.length === 0, expected: dump.bindings.length, actual, missing, extra, different };
 }
