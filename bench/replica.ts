@@ -2,12 +2,20 @@
 //   apply-rate       records/s consumed and applied while rebuilding from the earliest offset
 //   rebuild-time     start() to caught up, ms, for N bindings
 //   restart-time     start() to caught up from the shutdown snapshot, ms
-//   udp-latency      sequential UDP LEASEQUERY by address: p50/p99 ms at N bindings
-//   udp-rate         queries/s with 32 in flight
+//   bytes-per-binding  heap growth of the replica's process over the rebuild / N
+//   udp-latency      sequential UDP LEASEQUERY by address through the requestor library
+//   udp-rate         answered queries/s, p50/p99 ms, from bench/udp-load.ts (one socket,
+//                    a window of LQR_BENCH_WINDOW outstanding queries, every reply checked)
+//                    over loopback; and, where root + dhcpd + iproute2 exist, the same
+//                    generator with the same window against the replica and against ISC
+//                    dhcpd -6 holding the same IA_NA bindings, each over a veth pair
+//                    (bench/dhcpd.ts), alternated, with the ratio replica/dhcpd
 //   freshness        commit of one event to the replica answering it, p50/p99 ms
 // Starts a local broker (deploy/kafka) unless KAFKA_BROKERS is set.
-// LQR_BENCH_BINDINGS (default 100000) sets N.
-import { mkdtempSync, rmSync } from 'node:fs';
+// LQR_BENCH_BINDINGS (default 1000000) sets N; LQR_BENCH_UDP_SECONDS (default 10) the
+// length of each UDP run.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafka, type RunningKafka } from '../deploy/kafka/launcher.js';
@@ -17,25 +25,38 @@ import { udpLeasequery } from '../src/leasequery/requestor/index.js';
 import { createLogger } from '../src/log.js';
 import { dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../src/protocol/index.js';
 import { Replica } from '../src/replica/index.js';
-import { emit, machine, nowMs } from './lib.js';
+import { CLIENT_TO_REPLICA, DHCPD_ADDR, DhcpdLab, REPLICA_ADDR, runLoadHere, unavailable } from './dhcpd.js';
+import { emit, machine, median, nowMs } from './lib.js';
 
-const N = Number(process.env.LQR_BENCH_BINDINGS ?? 100_000);
-const LINKS = 16;
+const N = Number(process.env.LQR_BENCH_BINDINGS ?? 1_000_000);
+const WINDOW = Number(process.env.LQR_BENCH_WINDOW ?? 64);
+const UDP_SECONDS = Number(process.env.LQR_BENCH_UDP_SECONDS ?? 10);
+/** The bindings' addresses: 2001:db8:1::10:0 + i, inside dhcpd's range6 below (2^20 of them). */
+const FIRST = 0x100000;
+const DHCPD_RANGE = '2001:db8:1::10:0 2001:db8:1::1f:ffff';
 
 function address(i: number): string {
-  return formatIPv6(Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, (i % LINKS) + 1, 0, 0, 0, 0, 0, 0, (i >>> 24) & 255, (i >>> 16) & 255, (i >>> 8) & 255, i & 255]));
+  const v = FIRST + i;
+  return formatIPv6(Buffer.from([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, (v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]));
+}
+
+const clientIdOf = (i: number) => `00040000${i.toString(16).padStart(32, '0')}`;
+
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
 }
 
 function event(i: number, at = Date.now()): BindingEvent {
   const baseTime = unixMsToDhcpTime(at);
-  const clientId = `00040000${i.toString(16).padStart(32, '0')}`;
+  const clientId = clientIdOf(i);
   return {
     type: 'binding',
     schemaVersion: SCHEMA_VERSION,
     source: { name: 'bench', serverDuid: '000100010000000000000001' },
     phase: 'live',
     clientId,
-    linkAddress: `2001:db8:0:${(i % LINKS) + 1}::1`,
+    linkAddress: '2001:db8:1::1',
     addresses: [{ address: address(i), preferredLifetime: 1800, validLifetime: 3600, preferredUntil: at + 1_800_000, validUntil: at + 3_600_000 }],
     prefixes: [],
     cltTime: 0,
@@ -50,6 +71,64 @@ function event(i: number, at = Date.now()): BindingEvent {
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/**
+ * The same IA_NA bindings in ISC dhcpd -6, the same load generator and window against
+ * both over a veth pair each, alternated (replica, dhcpd, replica, dhcpd, ...): medians.
+ */
+async function compareWithDhcpd(common: { bench: string } & Record<string, unknown>, replicaPort: number, addressesFile: string): Promise<void> {
+  if (N > 0x100000) {
+    emit({ ...common, metric: 'dhcpd-comparison', value: 0, unit: 'skipped', reason: `more than ${0x100000} bindings do not fit the bench's range6` });
+    return;
+  }
+  const lab = new DhcpdLab();
+  try {
+    lab.setUp();
+    const t0 = nowMs();
+    await lab.startDhcpd(
+      (function* () {
+        for (let i = 0; i < N; i++) yield { clientIdHex: clientIdOf(i), address: address(i) };
+      })(),
+      DHCPD_RANGE,
+    );
+    // dhcpd reads its whole lease file before it answers: probe until it does.
+    let probe: Record<string, unknown> = {};
+    const deadline = Date.now() + 15 * 60_000;
+    while (Date.now() < deadline) {
+      if (!lab.running) throw new Error('dhcpd exited while loading its leases');
+      probe = await lab.runLoad({ server: DHCPD_ADDR, port: 547, addressesFile, window: 1, seconds: 1, timeoutMs: 500 });
+      if ((probe.answered as number) > 0) break;
+    }
+    if (!((probe.answered as number) > 0)) throw new Error('dhcpd never answered a LEASEQUERY');
+    emit({ ...common, metric: 'dhcpd-ready', value: Math.round(nowMs() - t0), unit: 'ms', note: 'lease file written and loaded, first answer', dhcpdRssKb: lab.dhcpdRssKb() });
+    const rounds = Number(process.env.LQR_BENCH_ROUNDS ?? 3);
+    const runs: { replica: Record<string, unknown>[]; dhcpd: Record<string, unknown>[] } = { replica: [], dhcpd: [] };
+    for (let r = 0; r < rounds; r++) {
+      runs.replica.push(await lab.runLoad({ server: REPLICA_ADDR, port: replicaPort, addressesFile, window: WINDOW, seconds: UDP_SECONDS }));
+      runs.dhcpd.push(await lab.runLoad({ server: DHCPD_ADDR, port: 547, addressesFile, window: WINDOW, seconds: UDP_SECONDS }));
+    }
+    const summary = (xs: Record<string, unknown>[]) => ({
+      rate: median(xs.map((x) => x.rate as number)),
+      p50: median(xs.map((x) => x.p50 as number)),
+      p99: median(xs.map((x) => x.p99 as number)),
+      lost: xs.reduce((a, x) => a + (x.lost as number), 0),
+      other: xs.reduce((a, x) => a + (x.other as number), 0),
+      rates: xs.map((x) => x.rate),
+    });
+    const rep = summary(runs.replica);
+    const dh = summary(runs.dhcpd);
+    emit({ ...common, metric: 'udp-rate', value: rep.rate, unit: 'queries/s', path: 'veth', target: 'replica', ...rep, window: WINDOW, rounds });
+    emit({ ...common, metric: 'udp-rate', value: dh.rate, unit: 'queries/s', path: 'veth', target: 'dhcpd', ...dh, window: WINDOW, rounds, dhcpdRssKb: lab.dhcpdRssKb(), dhcpd: spawnVersion() });
+    emit({ ...common, metric: 'udp-rate-ratio', value: dh.rate > 0 ? Math.round((rep.rate / dh.rate) * 100) / 100 : 0, unit: 'replica/dhcpd', p99Ratio: dh.p99 ? Math.round((rep.p99 / dh.p99) * 100) / 100 : null });
+  } finally {
+    lab.tearDown();
+  }
+}
+
+function spawnVersion(): string {
+  const r = spawnSync('dhcpd', ['--version'], { encoding: 'utf8' });
+  return (r.stdout + r.stderr).trim().split('\n')[0] ?? '';
 }
 
 async function main(): Promise<void> {
@@ -73,14 +152,27 @@ async function main(): Promise<void> {
     await producer.settle();
     const common = { bench: 'replica', bindings: N, ...machine() };
 
-    const make = () => new Replica({ kafka: settings, topic, dataDir: dir, udpPort: 0, snapshotIntervalMs: 0, lagPollMs: 200 });
+    const make = () =>
+      new Replica({
+        kafka: settings,
+        topic,
+        dataDir: dir,
+        host: '::',
+        udpPort: 0,
+        snapshotIntervalMs: 0,
+        lagPollMs: 200,
+        engine: { acl: [{ prefix: '::1/128' }, { prefix: '127.0.0.0/8' }, { prefix: `${CLIENT_TO_REPLICA}/128` }] },
+      });
+    const heap0 = heapUsed();
     let replica = make();
     let t = nowMs();
     await replica.start();
     await replica.whenReady();
     const rebuild = nowMs() - t;
     emit({ ...common, metric: 'apply-rate', value: Math.round(N / (rebuild / 1000)), unit: 'records/s' });
-    emit({ ...common, metric: 'rebuild-time', value: Math.round(rebuild), unit: 'ms' });
+    emit({ ...common, metric: 'rebuild-time', value: Math.round(rebuild), unit: 'ms', goalMs: 10_000 });
+    const heap1 = heapUsed();
+    emit({ ...common, metric: 'bytes-per-binding', value: Math.round((heap1 - heap0) / N), unit: 'B', heapBytes: heap1 - heap0, rssBytes: process.memoryUsage().rss, gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function', goal: 300 });
     t = nowMs();
     await replica.stop();
     emit({ ...common, metric: 'stop-with-snapshot', value: Math.round(nowMs() - t), unit: 'ms' });
@@ -104,18 +196,14 @@ async function main(): Promise<void> {
     // Wall time of a whole query through the requestor library (socket set-up included).
     emit({ ...common, metric: 'udp-latency', value: pct(lat, 0.5), unit: 'ms', p50: pct(lat, 0.5), p99: pct(lat, 0.99), queries: lat.length });
 
-    const total = 5000;
-    let next = 0;
-    t = nowMs();
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < total) {
-          const i = (next++ * 104729) % N;
-          await udpLeasequery({ type: 'address', address: parseIPv6(address(i)) }, { host: '::1', port, irtMs: 1000, mrc: 3 });
-        }
-      }),
-    );
-    emit({ ...common, metric: 'udp-rate', value: Math.round(total / ((nowMs() - t) / 1000)), unit: 'queries/s', inFlight: 32 });
+    const addressesFile = join(dir, 'addresses.txt');
+    writeFileSync(addressesFile, Array.from({ length: N }, (_, i) => address(i)).join('\n') + '\n');
+    const loop = await runLoadHere({ server: '::1', port, addressesFile, window: WINDOW, seconds: UDP_SECONDS });
+    emit({ ...common, metric: 'udp-rate', value: loop.rate as number, unit: 'queries/s', path: 'loopback', p50: loop.p50, p99: loop.p99, window: WINDOW, detail: loop, goal: 100_000, goalP99Ms: 2 });
+
+    const why = unavailable();
+    if (why) emit({ ...common, metric: 'dhcpd-comparison', value: 0, unit: 'skipped', reason: why });
+    else await compareWithDhcpd(common, port, addressesFile);
 
     const fresh: number[] = [];
     for (let k = 0; k < 30; k++) {
