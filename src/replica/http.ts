@@ -160,7 +160,9 @@ export async function startReplicaHttp(opts: ReplicaHttpOptions): Promise<Replic
         const now = view.now();
         const bindings: Record<string, unknown>[] = [];
         for (const b of selectBindings(view, q.query)) if (isActiveAt(b, now)) bindings.push(bindingJson(b, now, replica.topic));
-        const status = bindings.length > 0 ? 'Success' : 'NotConfigured';
+        // As a LEASEQUERY-REPLY: Success, with no client data when nobody holds it (the replica
+        // does not know the servers' configured ranges, so it never says NotConfigured).
+        const status = 'Success';
         const body = {
           status,
           serverDuid: view.serverDuid.toString('hex'),
