@@ -14,6 +14,7 @@ import { LabServer } from '../../src/lab/index.js';
 import { activeLeasequery, bulkLeasequery, udpLeasequery, type QuerySpec, type ReportedBinding } from '../../src/leasequery/requestor/index.js';
 import { dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../../src/protocol/index.js';
 import { Replica, startReplicaHttp, type ReplicaHttp } from '../../src/replica/index.js';
+import { compareViewWithDump, describeComparison } from '../helpers/convergence.js';
 import { createTopic, eventually, kafkaConfig, uniqueTopic, waitForKafka } from '../helpers/kafka.js';
 
 let lab: LabServer;
@@ -274,6 +275,30 @@ describe('replica', () => {
       expect(r.items).toEqual(l.items);
     } finally {
       await replica.stop({ snapshot: false });
+    }
+  });
+
+  it('several replicas on the same topic: each complete, each with its own server DUID', async () => {
+    const dirs = await Promise.all([0, 1, 2].map(() => mkdtemp(join(tmpdir(), 'lqr-replica-many-'))));
+    const replicas = dirs.map((d) => new Replica({ kafka: kafkaConfig(), topic, dataDir: d, udpPort: 0, tcpPort: 0, lagPollMs: 200, snapshotIntervalMs: 0 }));
+    try {
+      await Promise.all(replicas.map((r) => r.start()));
+      await Promise.all(replicas.map((r) => r.whenReady()));
+      const truth = lab.dumpBindings();
+      for (const r of replicas) {
+        const c = compareViewWithDump(r.projection, truth);
+        expect(c.equal, describeComparison(c)).toBe(true);
+        expect(c.actual).toBe(truth.bindings.length);
+      }
+      expect(new Set(replicas.map((r) => r.serverDuid.toString('hex'))).size).toBe(3);
+      // Each answers on its own port, the same answer.
+      const target = truth.bindings.find((b) => b.addresses.length > 0)!.addresses[0].address;
+      const answers = await Promise.all(replicas.map((r) => udpLeasequery({ type: 'address', address: parseIPv6(target) }, { host: '::1', port: r.listening!.udpPort, irtMs: 200, mrc: 4 })));
+      expect(new Set(answers.map((a) => a.binding?.clientDuid?.toString('hex'))).size).toBe(1);
+      expect(answers[0].binding).toBeDefined();
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop({ snapshot: false })));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     }
   });
 
