@@ -11,6 +11,9 @@
 //                    dhcpd -6 holding the same IA_NA bindings, each over a veth pair
 //                    (bench/dhcpd.ts), alternated, with the ratio replica/dhcpd
 //   freshness        commit of one event to the replica answering it, p50/p99 ms
+//   freshness-end-to-end  a change on a lab DHCPv6 server (a release) to the replica no
+//                    longer answering the address: lab -> Active Leasequery -> connector ->
+//                    Kafka transaction -> replica, p50/p99 ms
 // Starts a local broker (deploy/kafka) unless KAFKA_BROKERS is set.
 // LQR_BENCH_BINDINGS (default 1000000) sets N; LQR_BENCH_UDP_SECONDS (default 10) the
 // length of each UDP run.
@@ -25,6 +28,10 @@ import { udpLeasequery } from '../src/leasequery/requestor/index.js';
 import { createLogger } from '../src/log.js';
 import { dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../src/protocol/index.js';
 import { Replica } from '../src/replica/index.js';
+import { resolveConnectorConfig } from '../src/config/index.js';
+import { createConnector } from '../src/connector/index.js';
+import { LabServer } from '../src/lab/index.js';
+import { Registry } from '../src/metrics/index.js';
 import { CLIENT_TO_REPLICA, DHCPD_ADDR, DhcpdLab, REPLICA_ADDR, runLoadHere, unavailable } from './dhcpd.js';
 import { emit, machine, median, nowMs } from './lib.js';
 
@@ -131,6 +138,72 @@ function spawnVersion(): string {
   return (r.stdout + r.stderr).trim().split('\n')[0] ?? '';
 }
 
+/**
+ * Freshness through the whole path: a lab server (10,000 clients, quiet), the connector
+ * on it, a replica on the connector's topic; each sample releases one binding on the lab
+ * and waits until the replica no longer answers its address.
+ */
+async function freshnessEndToEnd(common: { bench: string } & Record<string, unknown>, settings: KafkaSettings, brokers: string, dir: string): Promise<void> {
+  const lab = await LabServer.create({ seed: 7, clients: 10_000, links: 4, rate: 0 });
+  await lab.start();
+  const id = `bench-fresh-${process.pid}`;
+  const events = `${id}-events`;
+  const cfg = resolveConnectorConfig(
+    {
+      id,
+      metrics: { enabled: false },
+      sources: [{ name: 'lab-0', host: lab.addresses!.host, port: lab.addresses!.tcpPort!, scopes: { links: lab.db.topology.links.map((l) => formatIPv6(l.linkAddress)) } }],
+      kafka: { brokers: brokers.split(','), topics: { events: { name: events, partitions: 6, replicationFactor: 1 }, sources: { name: `${id}-sources`, replicationFactor: 1 } } },
+    },
+    { ...process.env, KAFKA_BROKERS: '' },
+  );
+  const log = createLogger('bench-connector');
+  log.level = 'warn';
+  const connector = createConnector(cfg, { registry: new Registry(), logger: log });
+  const running = connector.start();
+  running.catch(() => undefined);
+  const replica = new Replica({ kafka: settings, topic: events, dataDir: join(dir, 'fresh'), snapshotIntervalMs: 0, lagPollMs: 200 });
+  try {
+    const until = async (cond: () => boolean, ms: number, what: string) => {
+      const end = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await until(() => connector.status()[0]?.state === 'live', 120_000, 'the connector to go live');
+    await replica.start();
+    await replica.whenReady();
+    const truth = lab.dumpBindings().bindings.filter((b) => b.addresses.length > 0);
+    await until(() => replica.projection.stats().bindings >= truth.length, 120_000, 'the initial load in the replica');
+    const samples: number[] = [];
+    for (let k = 0; k < 60 && k < truth.length; k++) {
+      const b = truth[(k * 131) % truth.length];
+      const addr = parseIPv6(b.addresses[0].address);
+      if (!replica.projection.byAddress(addr)) continue;
+      const client = lab.db.clientOf(Buffer.from(b.clientId, 'hex').toString('latin1'));
+      const link = lab.db.topology.links.findIndex((l) => formatIPv6(l.linkAddress) === b.linkAddress);
+      const rec = client === undefined ? undefined : lab.db.get(lab.db.keyOf(client, link));
+      if (!rec) throw new Error(`the lab has no record for ${b.clientId} on ${b.linkAddress}`);
+      const t0 = nowMs();
+      lab.db.drop(rec.key, 'release');
+      // setImmediate polling: a timer would add up to its own resolution to every sample.
+      while (replica.projection.byAddress(addr)) {
+        if (nowMs() - t0 > 30_000) throw new Error(`release of ${b.addresses[0].address} never reached the replica`);
+        await new Promise((r) => setImmediate(r));
+      }
+      samples.push(nowMs() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    samples.sort((a, b) => a - b);
+    emit({ ...common, metric: 'freshness-end-to-end', value: Math.round(pct(samples, 0.5) * 10) / 10, unit: 'ms', p50: Math.round(pct(samples, 0.5) * 10) / 10, p99: Math.round(pct(samples, 0.99) * 10) / 10, samples: samples.length, batchMaxDelayMs: cfg.batch.maxDelayMs, goalP99Ms: 100 });
+  } finally {
+    await replica.stop({ snapshot: false });
+    await connector.stop();
+    await lab.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const logger = createLogger('bench-replica');
   let kafka: RunningKafka | undefined;
@@ -219,6 +292,7 @@ async function main(): Promise<void> {
 
     await replica.stop({ snapshot: false });
     await producer.disconnect();
+    await freshnessEndToEnd(common, settings, kafka.brokers, dir);
   } finally {
     await kafka?.stop();
     rmSync(dir, { recursive: true, force: true });
