@@ -9,7 +9,7 @@
 // recomputed at the time of the answer, as a LEASEQUERY-REPLY would; bindings with no
 // live resource are left out, as a bulk answer leaves them out. Until the replica has
 // caught up it answers 503 (see replica.ts on why an incomplete replica stays quiet).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Binding, BindingProvenance } from '../leasequery/view.js';
 import { selectBindings } from '../leasequery/server/match.js';
@@ -19,6 +19,7 @@ import { summarizeRelay } from '../leasequery/requestor/present.js';
 import { silentLogger, type Logger } from '../log.js';
 import { CONTENT_TYPE, Registry, exponentialBuckets } from '../metrics/index.js';
 import { QueryType, dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../protocol/index.js';
+import { createApiServer, type HttpSecurityConfig } from './http-security.js';
 import type { Replica } from './replica.js';
 
 export interface ReplicaHttpOptions {
@@ -27,6 +28,8 @@ export interface ReplicaHttpOptions {
   port: number;
   logger?: Logger;
   registry?: Registry;
+  /** TLS / mTLS and bearer token (http-security.ts); default plain HTTP, open. */
+  security?: HttpSecurityConfig;
 }
 
 export interface ReplicaHttp {
@@ -185,7 +188,7 @@ export async function startReplicaHttp(opts: ReplicaHttpOptions): Promise<Replic
     },
   };
 
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server: Server = createApiServer(opts.security, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://replica');
     const route = routes[url.pathname];
     let out: { status: number; type: string; body: string };
@@ -201,7 +204,7 @@ export async function startReplicaHttp(opts: ReplicaHttpOptions): Promise<Replic
     }
     res.writeHead(out.status, { 'content-type': out.type, 'content-length': Buffer.byteLength(out.body) });
     res.end(req.method === 'HEAD' ? undefined : out.body);
-  });
+  }, { logger: log, registry, metricPrefix: 'lqr_replica_http' });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '::1', () => {

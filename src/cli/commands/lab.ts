@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLabServers, startAdmin, type LabMode, type LabServer } from '../../lab/index.js';
-import type { AclRule } from '../../leasequery/index.js';
+import { RATE_LIMIT_USAGE, rateLimitFromFlags, type AclRule } from '../../leasequery/index.js';
 import { createLogger } from '../../log.js';
 import { formatIPv6 } from '../../protocol/index.js';
 import { CliError } from '../errors.js';
@@ -38,6 +38,13 @@ Runs until Ctrl-C (SIGINT/SIGTERM).
                           POST /step?n=N (on --host)
   --burst-every S         every S seconds, all clients rebind at once (an outage ending)
   --allow-all             accept requestors from any address (default: loopback only)
+  --acl LIST              accept requestors only from these prefixes (comma-separated,
+                          e.g. 2001:db8:ac::/48,10.0.0.0/8); others: TCP closed, UDP
+                          NotAllowed no larger than their query, or nothing
+${RATE_LIMIT_USAGE}
+  --max-conns-per-prefix N
+                          TCP connections one source prefix (--rate-prefix/--rate-prefix4)
+                          may hold open at once (default: no limit below BULK_LQ_MAX_CONNS)
   -h, --help              show this help`;
 
 function num(v: string | undefined, flag: string, def: number, check: (n: number) => boolean = () => true): number {
@@ -72,6 +79,14 @@ export async function run(argv: string[]): Promise<number> {
         'admin-port': { type: 'string' },
         'burst-every': { type: 'string' },
         'allow-all': { type: 'boolean' },
+        acl: { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'rate-burst': { type: 'string' },
+        'rate-prefix': { type: 'string' },
+        'rate-prefix4': { type: 'string' },
+        'conn-rate-limit': { type: 'string' },
+        'conn-rate-burst': { type: 'string' },
+        'max-conns-per-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -93,7 +108,30 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new CliError(`lab: ${(e as Error).message}`);
   }
-  const acl: AclRule[] | undefined = v['allow-all'] ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }] : undefined;
+  if (v['allow-all'] && v.acl !== undefined) throw new CliError('lab: --allow-all and --acl exclude each other');
+  const acl: AclRule[] | undefined = v['allow-all']
+    ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }]
+    : v.acl !== undefined
+      ? v.acl
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p.length > 0)
+          .map((prefix) => ({ prefix }))
+      : undefined;
+  const maxConnectionsPerPrefix = v['max-conns-per-prefix'] === undefined ? undefined : num(v['max-conns-per-prefix'], '--max-conns-per-prefix', 0, (n) => Number.isInteger(n) && n >= 1);
+  let rateLimit;
+  try {
+    rateLimit = rateLimitFromFlags({
+      rate: v['rate-limit'],
+      burst: v['rate-burst'],
+      prefix6: v['rate-prefix'],
+      prefix4: v['rate-prefix4'],
+      connRate: v['conn-rate-limit'],
+      connBurst: v['conn-rate-burst'],
+    });
+  } catch (e) {
+    throw new CliError(`lab: ${(e as Error).message}`);
+  }
   const host = v.host ?? '::1';
   const servers = num(v.servers, '--servers', 1, (n) => isInt(n) && n >= 1 && n <= 64);
   const logger = createLogger('lab');
@@ -112,7 +150,7 @@ export async function run(argv: string[]): Promise<number> {
       mode,
       stateFile: v.state,
       logger,
-      engine: { tls, acl },
+      engine: { tls, acl, rateLimit, maxConnectionsPerPrefix },
     });
   } catch (e) {
     if (e instanceof CliError) throw e;

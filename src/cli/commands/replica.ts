@@ -2,8 +2,10 @@
 // (UDP, Bulk, Active) and HTTP, until SIGINT/SIGTERM (then a last snapshot).
 import { parseArgs } from 'node:util';
 import { kafkaSettingsFromEnv, parseBrokerList } from '../../kafka/index.js';
-import type { AclRule } from '../../leasequery/index.js';
+import { RATE_LIMIT_USAGE, rateLimitFromFlags, registerEngineDefenceMetrics, type AclRule } from '../../leasequery/index.js';
 import { createLogger } from '../../log.js';
+import { Registry } from '../../metrics/index.js';
+import { TOKEN_ENV, loadHttpSecurity } from '../../replica/http-security.js';
 import { Replica, startReplicaHttp, type ReplicaHttp } from '../../replica/index.js';
 import { CliError } from '../errors.js';
 
@@ -29,6 +31,20 @@ not read yet. /readyz is 200 only while caught up and connected to Kafka.
   --snapshot-keep N       snapshots kept (default 3)
   --ready-max-lag N       records behind the topic end a caught-up replica may be and stay ready (default 10000)
   --allow-all             accept leasequery requestors from any address (default: loopback only)
+  --acl LIST              accept leasequery requestors only from these prefixes (comma-separated)
+${RATE_LIMIT_USAGE}
+  --max-conns-per-prefix N
+                          TCP connections one source prefix (--rate-prefix/--rate-prefix4)
+                          may hold open at once (default: no limit below BULK_LQ_MAX_CONNS)
+  --http-tls-cert FILE --http-tls-key FILE
+                          serve the HTTP API over TLS (PEM files)
+  --http-client-ca FILE   with TLS: /v1/* and /metrics need a client certificate signed
+                          by this CA (mTLS)
+  --http-token-file FILE  /v1/* and /metrics need "Authorization: Bearer <token>" with the
+                          token in FILE (or in the environment variable ${TOKEN_ENV});
+                          at least 16 characters; never logged
+  --http-protect-probes   /healthz and /readyz need the same authentication (default:
+                          open, for liveness/readiness probes)
   -h, --help              show this help`;
 
 function num(v: string | undefined, flag: string, def: number, check: (n: number) => boolean = (n) => Number.isInteger(n) && n >= 0): number {
@@ -59,6 +75,19 @@ export async function run(argv: string[]): Promise<number> {
         'snapshot-keep': { type: 'string' },
         'ready-max-lag': { type: 'string' },
         'allow-all': { type: 'boolean' },
+        acl: { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'rate-burst': { type: 'string' },
+        'rate-prefix': { type: 'string' },
+        'rate-prefix4': { type: 'string' },
+        'conn-rate-limit': { type: 'string' },
+        'conn-rate-burst': { type: 'string' },
+        'max-conns-per-prefix': { type: 'string' },
+        'http-tls-cert': { type: 'string' },
+        'http-tls-key': { type: 'string' },
+        'http-client-ca': { type: 'string' },
+        'http-token-file': { type: 'string' },
+        'http-protect-probes': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -81,7 +110,39 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = createLogger('replica');
   const host = v.host ?? '::1';
-  const acl: AclRule[] | undefined = v['allow-all'] ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }] : undefined;
+  if (v['allow-all'] && v.acl !== undefined) throw new CliError('replica: --allow-all and --acl exclude each other');
+  const acl: AclRule[] | undefined = v['allow-all']
+    ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }]
+    : v.acl !== undefined
+      ? v.acl
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p.length > 0)
+          .map((prefix) => ({ prefix }))
+      : undefined;
+  const maxConnectionsPerPrefix = v['max-conns-per-prefix'] === undefined ? undefined : num(v['max-conns-per-prefix'], '--max-conns-per-prefix', 0, (n) => Number.isInteger(n) && n >= 1);
+  let rateLimit;
+  let security;
+  try {
+    rateLimit = rateLimitFromFlags({
+      rate: v['rate-limit'],
+      burst: v['rate-burst'],
+      prefix6: v['rate-prefix'],
+      prefix4: v['rate-prefix4'],
+      connRate: v['conn-rate-limit'],
+      connBurst: v['conn-rate-burst'],
+    });
+    // Secrets only from files or the environment; error messages name files, never contents.
+    security = loadHttpSecurity({
+      tlsCertFile: v['http-tls-cert'],
+      tlsKeyFile: v['http-tls-key'],
+      clientCaFile: v['http-client-ca'],
+      tokenFile: v['http-token-file'],
+      protectProbes: v['http-protect-probes'],
+    });
+  } catch (e) {
+    throw new CliError(`replica: ${(e as Error).message}`);
+  }
   const replica = new Replica({
     kafka,
     topic: v.topic,
@@ -93,18 +154,20 @@ export async function run(argv: string[]): Promise<number> {
     snapshotIntervalMs: num(v['snapshot-every-s'], '--snapshot-every-s', 300) * 1000,
     snapshotKeep: num(v['snapshot-keep'], '--snapshot-keep', 3, (n) => Number.isInteger(n) && n >= 1),
     readyMaxLag: num(v['ready-max-lag'], '--ready-max-lag', 10_000),
-    engine: { acl },
+    engine: { acl, rateLimit, maxConnectionsPerPrefix },
     logger,
   });
   await replica.start();
   let http: ReplicaHttp;
   try {
-    http = await startReplicaHttp({ replica, host, port: num(v['http-port'], '--http-port', 9470, port), logger });
+    const registry = new Registry();
+    registerEngineDefenceMetrics(registry, 'lqr_replica_leasequery', () => replica.engine?.stats);
+    http = await startReplicaHttp({ replica, host, port: num(v['http-port'], '--http-port', 9470, port), logger, registry, security });
   } catch (e) {
     await replica.stop({ snapshot: false });
     throw new CliError(`replica: HTTP listener: ${(e as Error).message}`);
   }
-  logger.info({ httpPort: http.port, dataDir: v['data-dir'], topic: replica.topic }, 'replica started');
+  logger.info({ httpPort: http.port, httpTls: security?.tls !== undefined, httpMtls: security?.tls?.clientCa !== undefined, httpToken: security?.token !== undefined, dataDir: v['data-dir'], topic: replica.topic }, 'replica started');
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);

@@ -97,13 +97,15 @@ export class Acl {
    * when a TCP connection is accepted.
    */
   allows(address: string, transport: Transport, queryType?: number): boolean {
-    if (queryType === undefined || queryType > 5) return this.decide(address, transport, queryType);
+    if (queryType !== undefined && queryType > 5) return this.decide(address, transport, queryType);
     let d = this.decisions.get(address);
     if (!d) {
       if (this.decisions.size >= CACHE_LIMIT) this.decisions.clear();
-      this.decisions.set(address, (d = new Uint8Array(18)));
+      this.decisions.set(address, (d = new Uint8Array(21)));
     }
-    const i = (transport === 'udp' ? 0 : transport === 'bulk' ? 6 : 12) + queryType;
+    const t = transport === 'udp' ? 0 : transport === 'bulk' ? 1 : 2;
+    // [0..17]: transport x query type 0..5; [18..20]: transport, any query type.
+    const i = queryType === undefined ? 18 + t : t * 6 + queryType;
     if (d[i] === 0) d[i] = this.decide(address, transport, queryType) ? 1 : 2;
     return d[i] === 1;
   }

@@ -64,6 +64,8 @@ export class LeasequeryConnection implements ConnectionContext {
   private tls: 'none' | 'negotiating' | 'on' = 'none';
   private active?: ActiveSession;
   private readTimer?: NodeJS.Timeout;
+  /** performance.now() when the first byte of the partial frame now held arrived. */
+  private partialSince?: number;
   private terminatingFlag = false;
   private peerEnded = false;
   private closedFlag = false;
@@ -118,12 +120,17 @@ export class LeasequeryConnection implements ConnectionContext {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closedFlag || this.tls === 'negotiating') return;
+    const hadPartial = this.decoder.bufferedBytes > 0;
     const frames = this.decoder.push(chunk);
     for (const f of frames) this.queue.push(f);
     if (this.queue.length >= this.opts.maxQueuedQueries && !this.paused) {
       this.paused = true;
       this.stream.pause();
     }
+    // A frame must arrive whole within BULK_LQ_DATA_TIMEOUT of its first byte: a peer
+    // dribbling one byte at a time (slow loris) must not hold a connection slot forever.
+    if (this.decoder.bufferedBytes === 0) this.partialSince = undefined;
+    else if (!hadPartial || frames.length > 0) this.partialSince = performance.now();
     this.armReadTimer();
     void this.pump();
   };
@@ -136,15 +143,18 @@ export class LeasequeryConnection implements ConnectionContext {
     if (this.readTimer) clearTimeout(this.readTimer);
     this.readTimer = undefined;
     if (this.closedFlag) return;
-    const waitingOnPeer = this.decoder.bufferedBytes > 0 || (!this.active && !this.busy && this.queue.length === 0);
+    const partial = this.decoder.bufferedBytes > 0;
+    const waitingOnPeer = partial || (!this.active && !this.busy && this.queue.length === 0);
     if (!waitingOnPeer) return;
+    const timeout = this.opts.timers.bulkDataTimeoutMs;
+    const delay = partial && this.partialSince !== undefined ? Math.max(0, timeout - (performance.now() - this.partialSince)) : timeout;
     this.readTimer = setTimeout(() => {
       this.readTimer = undefined;
       this.stats.tcpTimeouts++;
       const partial = this.decoder.bufferedBytes;
       this.logger.info({ conn: this.id, peer: this.remoteAddress, partialFrameBytes: partial }, partial ? 'peer stalled in the middle of a frame: closing' : 'idle connection: closing');
       this.destroy('read timeout');
-    }, this.opts.timers.bulkDataTimeoutMs);
+    }, delay);
     this.readTimer.unref?.();
   }
 

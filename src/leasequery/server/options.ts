@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import { Defaults } from '../../protocol/index.js';
 import type { LeaseView } from '../view.js';
 import type { AclRule } from './acl.js';
+import type { RateLimitOptions } from './ratelimit.js';
 
 export interface ServerTimers {
   /** BULK_LQ_DATA_TIMEOUT (RFC 5460 section 5.6): a connection stalled reading a query, or blocked while sending, is closed. */
@@ -46,6 +47,12 @@ export interface LeasequeryServerOptions {
   /** BULK_LQ_MAX_CONNS (RFC 5460 section 5.6; RFC 7653 applies it to Active connections too). */
   maxConnections?: number;
   /**
+   * Open connections one source prefix may hold (prefix lengths of `rateLimit`, default
+   * /64 and /32): without it, one requestor's idle or slow connections can take every
+   * BULK_LQ_MAX_CONNS slot. Default: no per-prefix limit.
+   */
+  maxConnectionsPerPrefix?: number;
+  /**
    * Per Active Leasequery connection, how many distinct bindings may wait for the socket
    * (changes of one binding coalesce: RFC 7653 "Information Communicated by Active Leasequery" only requires the current state).
    * A requestor that falls further behind is dropped.
@@ -57,6 +64,11 @@ export interface LeasequeryServerOptions {
   tls?: TlsServerConfig;
   /** Refuse queries on TCP connections that did not negotiate TLS (NotAllowed). */
   requireTls?: boolean;
+  /**
+   * Token buckets per source prefix for UDP queries and new TCP connections (see
+   * ratelimit.ts). Default: no rate limit (the ACL decides who may ask at all).
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface ResolvedOptions {
@@ -70,6 +82,8 @@ export interface ResolvedOptions {
 
 export function resolveOptions(o: LeasequeryServerOptions): ResolvedOptions {
   const timers = { ...DEFAULT_TIMERS, ...o.timers };
+  const pp = o.maxConnectionsPerPrefix;
+  if (pp !== undefined && !(Number.isInteger(pp) && pp >= 1)) throw new RangeError(`maxConnectionsPerPrefix must be a positive integer, got ${String(pp)}`);
   for (const [k, v] of Object.entries(timers)) {
     if (!(typeof v === 'number' && v > 0)) throw new RangeError(`timer ${k} must be a positive number of ms, got ${String(v)}`);
   }

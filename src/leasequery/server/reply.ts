@@ -5,6 +5,7 @@ import {
   INFINITY,
   MessageType,
   OptionCode,
+  encodeMessage,
   unixMsToDhcpTime,
   type ClientDataOption,
   type ClientServerMessage,
@@ -112,4 +113,31 @@ export function statusReply(xid: number, id: ReplyIdentity, status: number, mess
   const options = replyHead(id, { status, message });
   if (now !== undefined) options.push(baseTimeOption(now));
   return replyMessage(MessageType.LEASEQUERY_REPLY, xid, options);
+}
+
+/** The longest prefix of `text` whose UTF-8 form is at most `maxBytes` bytes (never splitting a character). */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (used + n > maxBytes) break;
+    used += n;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+/**
+ * An encoded status-only LEASEQUERY-REPLY of at most `maxBytes` bytes: the status
+ * message is cut to fit; undefined when even an empty message does not fit.
+ */
+export function boundedStatusReply(xid: number, id: ReplyIdentity, status: number, message: string, maxBytes: number): Buffer | undefined {
+  const bare = encodeMessage(statusReply(xid, id, status, ''));
+  if (bare.length > maxBytes) return undefined;
+  const room = maxBytes - bare.length;
+  if (room === 0 || message.length === 0) return bare;
+  return encodeMessage(statusReply(xid, id, status, truncateUtf8(message, room)));
 }

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { Acl } from './acl.js';
 import { LeasequeryConnection } from './connection.js';
 import { resolveOptions, type LeasequeryServerOptions, type ResolvedOptions } from './options.js';
+import { DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX, PrefixRateLimiter, prefixKey } from './ratelimit.js';
 import { newStats, type ServerStats } from './stats.js';
 import { UdpResponder } from './udp.js';
 
@@ -22,9 +23,14 @@ export class LeasequeryServer {
   private readonly acl: Acl;
   private readonly logger: Logger;
   private readonly secureContext?: tls.SecureContext;
+  /** Per-prefix token buckets (rateLimit option): UDP datagrams, new TCP connections. */
+  readonly udpLimiter?: PrefixRateLimiter;
+  readonly tcpLimiter?: PrefixRateLimiter;
   private udp?: UdpResponder;
   private tcp?: net.Server;
   private readonly connections = new Set<LeasequeryConnection>();
+  /** Open connections per source prefix (only with maxConnectionsPerPrefix). */
+  private readonly perPrefix = new Map<string, number>();
   private nextConnId = 1;
   private addresses?: ListeningAddresses;
 
@@ -32,6 +38,10 @@ export class LeasequeryServer {
     this.opts = resolveOptions(options);
     this.acl = new Acl(options.acl);
     this.logger = options.logger ?? silentLogger;
+    const rl = options.rateLimit;
+    if (rl?.udp) this.udpLimiter = new PrefixRateLimiter(rl.udp, rl);
+    if (rl?.tcp) this.tcpLimiter = new PrefixRateLimiter(rl.tcp, rl);
+    for (const l of [this.udpLimiter, this.tcpLimiter]) if (l) l.onEvict = () => this.stats.rateLimitEvictions++;
     if (options.tls) {
       this.secureContext = tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca });
     }
@@ -43,7 +53,7 @@ export class LeasequeryServer {
     const out: ListeningAddresses = { host };
     try {
       if (this.options.udpPort !== undefined) {
-        this.udp = new UdpResponder({ view: this.options.view, acl: this.acl, opts: this.opts, stats: this.stats, logger: this.logger });
+        this.udp = new UdpResponder({ view: this.options.view, acl: this.acl, opts: this.opts, stats: this.stats, logger: this.logger, limiter: this.udpLimiter });
         out.udpPort = await this.udp.listen(host, this.options.udpPort);
       }
       if (this.options.tcpPort !== undefined) {
@@ -85,6 +95,13 @@ export class LeasequeryServer {
       socket.destroy();
       return;
     }
+    // Per-prefix connection rate (a permitted requestor reconnecting in a loop, or a flood from its prefix).
+    if (this.tcpLimiter && !this.tcpLimiter.allow(peer)) {
+      this.stats.tcpRateLimited++;
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ peer }, 'leasequery connection over the rate limit of its prefix: closed');
+      socket.destroy();
+      return;
+    }
     // RFC 5460 7.1: "Servers MUST be able to limit the number of currently accepted and active connections."
     if (this.connections.size >= this.opts.maxConnections) {
       this.stats.tcpRefused++;
@@ -92,6 +109,23 @@ export class LeasequeryServer {
       socket.destroy();
       return;
     }
+    let key: string | undefined;
+    const perPrefixLimit = this.options.maxConnectionsPerPrefix;
+    if (perPrefixLimit !== undefined) {
+      const rl = this.options.rateLimit;
+      key = prefixKey(peer, rl?.ipv6PrefixLength ?? DEFAULT_IPV6_PREFIX, rl?.ipv4PrefixLength ?? DEFAULT_IPV4_PREFIX);
+      if (key !== undefined) {
+        const held = this.perPrefix.get(key) ?? 0;
+        if (held >= perPrefixLimit) {
+          this.stats.tcpRefusedPerPrefix++;
+          if (this.logger.isLevelEnabled('debug')) this.logger.debug({ peer, limit: perPrefixLimit }, 'connections per prefix reached: connection refused');
+          socket.destroy();
+          return;
+        }
+        this.perPrefix.set(key, held + 1);
+      }
+    }
+    const prefix = key;
     this.stats.tcpConnections++;
     const conn = new LeasequeryConnection({
       id: this.nextConnId++,
@@ -104,7 +138,14 @@ export class LeasequeryServer {
       secureContext: this.secureContext,
       requestCert: this.options.tls?.requestCert,
       requireTls: this.options.requireTls ?? false,
-      onClose: (c) => this.connections.delete(c),
+      onClose: (c) => {
+        this.connections.delete(c);
+        if (prefix !== undefined) {
+          const n = (this.perPrefix.get(prefix) ?? 1) - 1;
+          if (n <= 0) this.perPrefix.delete(prefix);
+          else this.perPrefix.set(prefix, n);
+        }
+      },
     });
     this.connections.add(conn);
   }

@@ -5,9 +5,23 @@ export interface ServerStats {
   udpReplies: number;
   udpDiscarded: number;
   udpMalformed: number;
+  /** Datagrams from sources the ACL gives no UDP access at all. */
+  udpDenied: number;
+  /** ... of which answered NotAllowed (a reply no larger than the datagram). */
+  udpDeniedAnswered: number;
+  /** ... of which dropped: undecodable, not a LEASEQUERY, or even a bare NotAllowed would be larger than the query. */
+  udpDeniedDropped: number;
+  /** Datagrams dropped by the per-prefix rate limit. */
+  udpRateLimited: number;
   tcpConnections: number;
   tcpRefused: number;
   tcpDeniedByAcl: number;
+  /** Connections closed at accept by the per-prefix rate limit. */
+  tcpRateLimited: number;
+  /** Connections closed at accept because their prefix already held maxConnectionsPerPrefix. */
+  tcpRefusedPerPrefix: number;
+  /** Rate-limit buckets evicted while in use because the table was full (UDP + TCP). */
+  rateLimitEvictions: number;
   tcpProtocolErrors: number;
   tcpTimeouts: number;
   bulkQueries: number;
@@ -30,9 +44,16 @@ export function newStats(): ServerStats {
     udpReplies: 0,
     udpDiscarded: 0,
     udpMalformed: 0,
+    udpDenied: 0,
+    udpDeniedAnswered: 0,
+    udpDeniedDropped: 0,
+    udpRateLimited: 0,
     tcpConnections: 0,
     tcpRefused: 0,
     tcpDeniedByAcl: 0,
+    tcpRateLimited: 0,
+    tcpRefusedPerPrefix: 0,
+    rateLimitEvictions: 0,
     tcpProtocolErrors: 0,
     tcpTimeouts: 0,
     bulkQueries: 0,

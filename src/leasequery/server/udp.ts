@@ -6,11 +6,12 @@ import dgram from 'node:dgram';
 import type { Logger } from '../../log.js';
 import { DecodeError, MessageType, QueryType, StatusCode, decodeMessage, encodeMessage, type Dhcp6Option } from '../../protocol/index.js';
 import type { Binding, LeaseView } from '../view.js';
-import { peekHeader } from '../wire.js';
+import { peekHeader, topOption } from '../wire.js';
 import type { Acl } from './acl.js';
 import type { ResolvedOptions } from './options.js';
 import { parseQuery, type ParsedQuery } from './query.js';
-import { baseTimeOption, clientDataOption, isActiveAt, replyHead, replyMessage, statusReply } from './reply.js';
+import type { PrefixRateLimiter } from './ratelimit.js';
+import { baseTimeOption, boundedStatusReply, clientDataOption, isActiveAt, replyHead, replyMessage, statusReply } from './reply.js';
 import { countStatus, type ServerStats } from './stats.js';
 
 export interface UdpResponderDeps {
@@ -19,12 +20,21 @@ export interface UdpResponderDeps {
   opts: ResolvedOptions;
   stats: ServerStats;
   logger: Logger;
+  /** Per-prefix rate limit of permitted requestors' datagrams (none: unlimited). */
+  limiter?: PrefixRateLimiter;
 }
 
 /** Answer one decoded-or-not datagram; returns the reply bytes, or undefined to stay silent. */
 export function answerDatagram(deps: UdpResponderDeps, bytes: Buffer, source: string): Buffer | undefined {
   const { view, stats } = deps;
   stats.udpQueries++;
+  // A source the ACL gives no UDP access at all never gets more bytes than it sent (no amplification).
+  if (!deps.acl.allows(source, 'udp')) return answerOutsider(deps, bytes, source);
+  // Permitted requestors: over their prefix's rate, dropped before any decoding work.
+  if (deps.limiter && !deps.limiter.allow(source)) {
+    stats.udpRateLimited++;
+    return undefined;
+  }
   let msg;
   try {
     msg = decodeMessage(bytes);
@@ -55,11 +65,49 @@ export function answerDatagram(deps: UdpResponderDeps, bytes: Buffer, source: st
   }
   const q = p.query;
   if (!deps.acl.allows(source, 'udp', q.queryType)) {
-    // RFC 5007 4.4.1: the server MAY discard or MAY answer NotAllowed; we answer.
+    // RFC 5007 4.4.1: the server MAY discard or MAY answer NotAllowed; a permitted requestor
+    // asking for a query type it may not use gets the answer.
     countStatus(stats, StatusCode.NotAllowed);
     return encodeMessage(statusReply(q.xid, { serverDuid: view.serverDuid, requestorDuid: q.requestorDuid }, StatusCode.NotAllowed, `leasequery is not allowed for ${source}`));
   }
   return encodeMessage(answerQuery(deps, q));
+}
+
+/**
+ * A datagram from a source outside the ACL (no rule could allow it UDP). RFC 5007 4.4.1
+ * lets a server "discard the LEASEQUERY message or ... respond with ... NotAllowed". UDP
+ * source addresses can be forged, so the answer must not be a reflection amplifier: a
+ * well-formed LEASEQUERY (with the requestor's CLIENTID, and no other server's SERVERID)
+ * gets NotAllowed with its status message cut so that the reply is no larger than the
+ * query; if even the reply with an empty message would be larger, and for anything else
+ * (undecodable, not a LEASEQUERY), nothing is sent. The query is not looked at further:
+ * an outsider learns nothing about whether it was valid.
+ */
+function answerOutsider(deps: UdpResponderDeps, bytes: Buffer, source: string): Buffer | undefined {
+  const { view, stats } = deps;
+  stats.udpDenied++;
+  const drop = (why: string): undefined => {
+    stats.udpDeniedDropped++;
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ peer: source, why }, 'datagram from a source outside the ACL dropped');
+    return undefined;
+  };
+  let msg;
+  try {
+    msg = decodeMessage(bytes);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    return drop('undecodable');
+  }
+  if (msg.kind !== 'client-server' || msg.msgType !== MessageType.LEASEQUERY) return drop('not a LEASEQUERY');
+  const requestorDuid = topOption(msg, 'clientId')?.duid;
+  if (!requestorDuid) return drop('no CLIENTID');
+  const serverId = topOption(msg, 'serverId')?.duid;
+  if (serverId && !serverId.equals(view.serverDuid)) return drop('another server\'s SERVERID');
+  const reply = boundedStatusReply(msg.transactionId, { serverDuid: view.serverDuid, requestorDuid }, StatusCode.NotAllowed, `leasequery is not allowed for ${source}`, bytes.length);
+  if (!reply) return drop('a NotAllowed reply would be larger than the query');
+  stats.udpDeniedAnswered++;
+  countStatus(stats, StatusCode.NotAllowed);
+  return reply;
 }
 
 /** RFC 5007 section 4.4.1: zero or one CLIENT_DATA, or the client's links. */
