@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run(argv
   audit: { summary: 'as-of queries, binding history export and integrity checks over lq.events', load: () => import('./commands/audit.js') },
   replay: { summary: 're-emit a time range of lq.events to stdout (NDJSON) or another topic', load: () => import('./commands/replay.js') },
   replica: { summary: 'serve leasequery (UDP, Bulk, Active) and HTTP from a replica of lq.events', load: () => import('./commands/replica.js') },
+  start: { summary: 'run everything (Kafka, lab DHCPv6 servers, connector, replica) until Ctrl-C', load: () => import('./commands/start.js') },
 };
 
 function usage(): string {
