@@ -245,7 +245,9 @@ export class Replica {
         const from = { offsets: new Map(this.next) };
         // A short fetch wait bounds how long stop() waits for an in-flight fetch; records
         // that arrive are returned at once whatever the wait (minBytes 1).
-        const reader = await TopicReader.open(this.opts.kafka, { topic: this.topic, from, logger: this.log, maxWaitTimeMs: 500 });
+        // Large fetches while catching up: a rebuild is bound by fetch round trips, not by
+        // applying (8 MiB per partition, 64 MiB per fetch; kafkajs defaults are 1 and 10).
+        const reader = await TopicReader.open(this.opts.kafka, { topic: this.topic, from, logger: this.log, maxWaitTimeMs: 500, maxBytesPerPartition: 8 << 20, maxBytes: 64 << 20 });
         this.reader = reader;
         if (this.stopped) break;
         for (const [p, o] of reader.positions()) if (!this.next.has(p)) this.next.set(p, o);
