@@ -500,8 +500,16 @@ function log4j2Properties(logFile: string): string {
 }
 
 /** A KRaft cluster id: 16 random bytes, base64url (what kafka-storage random-uuid prints). */
-export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes in URL-safe base64, never starting with '-' (the
+ * storage tool would read such an id as an option and fail: 1 start in 64; Kafka's own
+ * Uuid.randomUuid() skips those ids for the same reason).
+ */
+export function newClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 // The wrapper: runs java in the background, forwards SIGTERM, and when the watched pid
