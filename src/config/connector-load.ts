@@ -52,6 +52,28 @@ function duplicateNames(data: unknown): ConfigIssue[] {
   return out;
 }
 
+/**
+ * With sharing on, the work slots are the partitions of lq.sources: the topic's
+ * partition count follows `sharing.slots` unless the kafka section names it, and then
+ * the two must agree.
+ */
+function withSlotPartitions(section: unknown, slots: number): { section: unknown; issue?: ConfigIssue } {
+  if (section !== undefined && (typeof section !== 'object' || section === null || Array.isArray(section))) return { section };
+  const out = structuredClone((section ?? {}) as Record<string, unknown>);
+  const topics = (out.topics ??= {}) as Record<string, unknown>;
+  if (typeof topics !== 'object' || topics === null) return { section };
+  const sources = (topics.sources ??= {}) as Record<string, unknown>;
+  if (typeof sources !== 'object' || sources === null) return { section };
+  if (sources.partitions === undefined) {
+    sources.partitions = slots;
+    return { section: out };
+  }
+  if (sources.partitions !== slots) {
+    return { section: out, issue: { path: 'kafka.topics.sources.partitions', message: `must equal sharing.slots (${slots}): the work slots are the partitions of the sources topic` } };
+  }
+  return { section: out };
+}
+
 /** Validate a parsed document (from a file or built in code). */
 export function resolveConnectorConfig(data: unknown, env: NodeJS.ProcessEnv = process.env, file?: string): ConnectorConfig {
   let cfg: ConnectorFileConfig;
@@ -64,9 +86,15 @@ export function resolveConnectorConfig(data: unknown, env: NodeJS.ProcessEnv = p
     throw new ConfigError(issues, file);
   }
   const issues = checkTlsFiles(cfg, file ? dirname(resolve(file)) : undefined);
+  let kafkaSection = cfg.kafka;
+  if (cfg.sharing) {
+    const r = withSlotPartitions(cfg.kafka, cfg.sharing.slots);
+    kafkaSection = r.section;
+    if (r.issue) issues.push(r.issue);
+  }
   let kafka: KafkaSettings | undefined;
   try {
-    kafka = resolveKafkaSettings(cfg.kafka, env, file);
+    kafka = resolveKafkaSettings(kafkaSection, env, file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     issues.push(...err.issues);

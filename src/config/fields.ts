@@ -41,10 +41,10 @@ export const uint32 = z.number().int().min(0).max(0xffffffff);
 export const MetricsSchema = z
   .strictObject({
     /** Listen address (default 127.0.0.1; "::" for every address). */
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z.string().min(1).default('127.0.0.1').describe('Listen address ("::" for every address; in a container it must not be loopback for probes to reach it).'),
     /** TCP port; 0 = an ephemeral one (logged at start). */
-    port: port.default(9464),
-    enabled: z.boolean().default(true),
+    port: port.default(9464).describe('TCP port; 0 = an ephemeral one (logged at start).'),
+    enabled: z.boolean().default(true).describe('false: no HTTP listener (and no probes).'),
   })
   .prefault({});
 export type MetricsConfig = z.infer<typeof MetricsSchema>;

@@ -79,8 +79,12 @@ export interface SourceStart {
   serverDuid: string | null;
 }
 
-/** Where the connector reads its checkpoints from (Kafka in production, memory in unit tests). */
-export type CheckpointLoader = () => Promise<Map<string, SourceCheckpoint>>;
+/**
+ * Where the connector reads its checkpoints from (Kafka in production, memory in unit
+ * tests). `partitions`: only these partitions of lq.sources (sharing: the work slots
+ * being started); the result may hold other sources too, callers look up theirs.
+ */
+export type CheckpointLoader = (opts?: { partitions?: number[] }) => Promise<Map<string, SourceCheckpoint>>;
 
 /**
  * Every source's latest committed checkpoint: lq.sources read to its end offsets with
@@ -88,11 +92,18 @@ export type CheckpointLoader = () => Promise<Map<string, SourceCheckpoint>>;
  * the producer that owns our transactional id was initialized before this, which
  * resolved any transaction a previous instance left open). A null value (tombstone)
  * removes a source's checkpoint: its next session starts with an initial load.
+ *
+ * Sharing: a slot's checkpoints are alone in their partition and written only by that
+ * slot's producer, which was initialized first, so no transaction is open there and
+ * the partition's end offset is its high watermark: nothing committed is missed (a
+ * read of the whole topic stops at the first transaction another instance has open).
  */
 export function kafkaCheckpointLoader(settings: KafkaSettings, logger?: Logger): CheckpointLoader {
-  return async () => {
+  return async (opts) => {
     const out = new Map<string, SourceCheckpoint>();
-    await readToEnd(settings, { topic: settings.topics.sources.name, isolation: 'read_committed', logger, timeoutMs: 120_000 }, (batch) => {
+    const read = { topic: settings.topics.sources.name, isolation: 'read_committed' as const, logger, timeoutMs: 120_000, partitions: opts?.partitions };
+    const t0 = Date.now();
+    const r = await readToEnd(settings, read, (batch) => {
       for (const m of batch.messages) {
         if (!m.key) continue;
         const key = m.key.toString('utf8');
@@ -100,6 +111,7 @@ export function kafkaCheckpointLoader(settings: KafkaSettings, logger?: Logger):
         else out.set(key, decodeCheckpoint(key, m.value));
       }
     });
+    logger?.info({ partitions: opts?.partitions ?? 'all', endOffsets: Object.fromEntries([...r.endOffsets].map(([p, o]) => [p, o.toString()])), records: r.records, checkpoints: out.size, ms: Date.now() - t0 }, 'checkpoints read');
     return out;
   };
 }

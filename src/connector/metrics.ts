@@ -61,6 +61,22 @@ export const noopSourceMetrics: SourceMetrics = {
   clockSample: noop,
 };
 
+/** Sharing the sources (a consumer group of connectors): what this instance owns and how it got it. */
+export interface SharingMetrics {
+  /** Slots this instance owns (the group's assignment), and the configured sources in them. */
+  assigned(slots: number, sources: number): void;
+  /** A group join (each one is a rebalance this instance took part in). */
+  rebalance(): void;
+  /** Slots that came to (in) or left (out) this instance. */
+  moved(direction: 'in' | 'out', n: number): void;
+  /** From receiving a slot to its sessions starting (producer initialized, checkpoints read). */
+  slotStart(seconds: number): void;
+  /** From the newest checkpoint a previous owner committed in the slot to its sessions starting here. */
+  takeoverGap(seconds: number): void;
+  /** A slot's producer was fenced by another holder of its transactional id. */
+  fenced(): void;
+}
+
 export const noopPublisherMetrics: PublisherMetrics = { transaction: noop, commitDelay: noop, queueDepth: noop, epochRestart: noop };
 
 export class ConnectorMetrics {
@@ -80,6 +96,7 @@ export class ConnectorMetrics {
   private readonly delay: HistogramChild;
   private readonly depth;
   private readonly epochs;
+  private readonly registry: Registry;
 
   constructor(
     registry: Registry,
@@ -101,6 +118,30 @@ export class ConnectorMetrics {
     this.delay = registry.histogram('lqr_connector_commit_delay_seconds', 'From a message arriving to its event being committed', [], exponentialBuckets(0.001, 2, 16)).labels();
     this.depth = registry.gauge('lqr_connector_queue_events', 'Events queued or in flight per source (bounded by batch.sourceQueue)', ['source']);
     this.epochs = registry.counter('lqr_connector_restarts_total', 'Crash-only restarts of every session after a Kafka failure', ['reason']);
+    this.registry = registry;
+  }
+
+  /** Metrics of sharing (registered only when sharing is on). */
+  sharing(): SharingMetrics {
+    const r = this.registry;
+    const slots = r.gauge('lqr_connector_assigned_slots', 'Work slots (partitions of lq.sources) this instance owns', []).labels();
+    const sources = r.gauge('lqr_connector_assigned_sources', 'Configured sources in the work slots this instance owns', []).labels();
+    const rebalances = r.counter('lqr_connector_rebalances_total', 'Consumer-group joins (rebalances) of this instance', []).labels();
+    const moved = r.counter('lqr_connector_slots_moved_total', 'Work slots that came to (in) or left (out) this instance', ['direction']);
+    const start = r.histogram('lqr_connector_slot_start_seconds', 'From receiving a work slot to its sessions starting (producer initialized, checkpoints read)', [], exponentialBuckets(0.01, 2, 14)).labels();
+    const gap = r.histogram('lqr_connector_takeover_gap_seconds', "From the newest checkpoint the slot's previous owner committed to its sessions starting here (under load: how long the slot went unserved)", [], exponentialBuckets(0.1, 2, 12)).labels();
+    const fenced = r.counter('lqr_connector_slot_fenced_total', "Work slots whose producer another holder of the slot's transactional id fenced", []).labels();
+    return {
+      assigned: (n, m) => {
+        slots.set(n);
+        sources.set(m);
+      },
+      rebalance: () => rebalances.inc(),
+      moved: (direction, n) => moved.labels(direction).inc(n),
+      slotStart: (s) => start.observe(s),
+      takeoverGap: (s) => gap.observe(s),
+      fenced: () => fenced.inc(),
+    };
   }
 
   forSource(source: string): SourceMetrics {
@@ -117,6 +158,9 @@ export class ConnectorMetrics {
     return {
       setState: (s) => {
         if (current !== undefined) states.get(current)?.set(0);
+        // A new session of the same source (next epoch, or a slot that came back) starts
+        // from whatever the previous one left: make the gauge one-hot again.
+        else for (const [k, child] of states) if (k !== s) child.set(0);
         states.get(s)?.set(1);
         current = s;
       },

@@ -49,6 +49,11 @@ export interface PublisherOptions {
   clock?: () => number;
   /** Called after each commit (the connector's readiness and back-off reset). */
   onCommit?: (events: number) => void;
+  /**
+   * Partition of lq.sources for the checkpoints (sharing: the work slot, which is also
+   * where the key hashes to). Unset: the key decides.
+   */
+  sourcesPartition?: number;
 }
 
 /** What the publisher reads from a source besides its queue. */
@@ -91,6 +96,7 @@ export class Publisher {
   private wakeResolve?: () => void;
   private wakeScheduled = false;
   private stopRequested = false;
+  private aborted = false;
   private running = false;
   /** Transactions committed so far. */
   committedTransactions = 0;
@@ -133,6 +139,7 @@ export class Publisher {
     let failure: unknown;
     try {
       for (;;) {
+        if (this.aborted) break;
         this.fill(building);
         if (inflight && settled) {
           if (failure !== undefined) throw failure;
@@ -169,6 +176,16 @@ export class Publisher {
 
   /** Stop after committing what is queued (sessions must be stopped first so nothing new arrives). */
   stop(): void {
+    this.stopRequested = true;
+    this.wake();
+  }
+
+  /**
+   * Stop at once: nothing more is committed (what is queued or being built is dropped;
+   * the queues' owner closes them). run() resolves once a transaction in flight settles.
+   */
+  abort(): void {
+    this.aborted = true;
     this.stopRequested = true;
     this.wake();
   }
@@ -271,7 +288,9 @@ export class Publisher {
         updatedAt: now,
       };
       const { key, value } = encodeCheckpoint(cp);
-      out.push({ topic: this.opts.sourcesTopic, key, value });
+      const r: ProducerRecord = { topic: this.opts.sourcesTopic, key, value };
+      if (this.opts.sourcesPartition !== undefined) r.partition = this.opts.sourcesPartition;
+      out.push(r);
     }
     return out;
   }

@@ -27,6 +27,11 @@ export class QueueBudget {
     this.queues.add(q);
   }
 
+  /** @internal A closed queue no longer waits for room. */
+  detach(q: SourceQueue<unknown>): void {
+    this.queues.delete(q);
+  }
+
   /** @internal Room came back: let waiting queues re-check. */
   released(): void {
     for (const q of this.queues) q.wakeWaiters();
@@ -153,6 +158,7 @@ export class SourceQueue<T> {
     for (const x of w) x.reject(this.closed);
     if (this.budget) {
       this.budget.used -= held;
+      this.budget.detach(this as SourceQueue<unknown>);
       this.budget.released();
     }
   }

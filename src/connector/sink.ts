@@ -7,6 +7,12 @@ import type { TransactionSink } from './publisher.js';
 /** "lqr-connector-<id>": a second connector with the same id fences this one (and vice versa). */
 export const transactionalIdOf = (connectorId: string): string => `lqr-connector-${connectorId}`;
 
+/** Sharing: "lqr-connector-<group>-<slot>": whoever owns the work slot holds it; a new owner fences the previous one. */
+export const slotTransactionalIdOf = (group: string, slot: number): string => `lqr-connector-${group}-${slot}`;
+
+/** Sharing: the consumer group the instances divide the work slots in. */
+export const sharingGroupIdOf = (group: string): string => `lqr-connector-${group}`;
+
 /**
  * Connect the producer. Initializing the transactional id fences any older instance
  * and completes or aborts a transaction it left open, which is why this runs BEFORE

@@ -3,6 +3,7 @@
 // - admin:    topics (ensureTopics), end offsets, offsets by time
 // - producer: transactional, idempotent, acks=all; one transaction per batch; fencing
 // - reader:   read_committed readers with explicit offsets; readToEnd for catch-up
+// - group:    work-slot membership through a consumer group (sharing the connector's sources)
 // - probe:    "does the cluster take transactional writes" (the local launcher's readiness check)
 export {
   DEFAULT_EVENTS_TOPIC,
@@ -57,3 +58,5 @@ export {
 } from './reader.js';
 export { PROBE_TOPIC, probeKafka, type ProbeResult } from './probe.js';
 export { murmur2, partitionForKey } from './partition.js';
+export { SlotGroupMember, type SlotAssignmentInfo, type SlotGroupListener, type SlotGroupOptions } from './group.js';
+export { decodeClaim, encodeClaim, stickyAssign, type MemberClaim } from './sticky.js';

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { ConfigError, loadConnectorConfig, redactSecrets, type ConnectorConfig } from '../../config/index.js';
-import { createConnector, transactionalIdOf } from '../../connector/index.js';
+import { createConnector, sharingGroupIdOf, slotTransactionalIdOf, transactionalIdOf } from '../../connector/index.js';
 import { ProducerFencedError } from '../../kafka/index.js';
 import { createLogger } from '../../log.js';
 import { Registry, startOpsServer, type OpsServer } from '../../metrics/index.js';
@@ -13,7 +13,9 @@ const USAGE = `usage: lqr connector --config FILE [--print-config]
 
 Keeps an Active Leasequery (RFC 7653) session open to every configured DHCPv6 server
 and writes every binding change to Kafka (lq.events), with each server's resume point
-(lq.sources) in the same transaction. Runs until SIGINT/SIGTERM.
+(lq.sources) in the same transaction. Runs until SIGINT/SIGTERM. With a \`sharing:\`
+section, the instances of one group divide the sources among themselves through a
+Kafka consumer group (docs/connector.md, "Sharing the sources").
 
   -c, --config FILE   connector configuration (YAML or JSON); see
                       deploy/examples/connector.yaml
@@ -51,7 +53,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.config) throw new CliError(`connector: --config FILE is required\n\n${USAGE}`);
   const cfg = loadConfig(values.config);
   if (values['print-config']) {
-    process.stdout.write(stringify(redactSecrets({ ...cfg, transactionalId: transactionalIdOf(cfg.id) })));
+    const ids = cfg.sharing
+      ? { consumerGroup: sharingGroupIdOf(cfg.sharing.group), transactionalIds: slotTransactionalIdOf(cfg.sharing.group, 0).replace(/0$/, `<slot 0..${cfg.sharing.slots - 1}>`) }
+      : { transactionalId: transactionalIdOf(cfg.id) };
+    process.stdout.write(stringify(redactSecrets({ ...cfg, ...ids })));
     return 0;
   }
 
@@ -63,7 +68,11 @@ export async function run(argv: string[]): Promise<number> {
     ops = await startOpsServer({ host: cfg.metrics.host, port: cfg.metrics.port, registry, health: () => connector.health(), ready: () => connector.ready() });
     logger.info({ host: ops.host, port: ops.port }, 'metrics and probes listening (/metrics, /healthz, /readyz)');
   }
-  logger.info({ sources: cfg.sources.length, transactionalId: transactionalIdOf(cfg.id), brokers: cfg.kafka.brokers }, 'connector starting');
+  if (cfg.sharing) {
+    logger.info({ sources: cfg.sources.length, group: sharingGroupIdOf(cfg.sharing.group), slots: cfg.sharing.slots, brokers: cfg.kafka.brokers }, 'connector starting (sharing the sources)');
+  } else {
+    logger.info({ sources: cfg.sources.length, transactionalId: transactionalIdOf(cfg.id), brokers: cfg.kafka.brokers }, 'connector starting');
+  }
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
