@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { materialize } from './binding.js';
 import { dumpTables, type BindingDump } from './dump.js';
 import { bindingOfAddress, bindingsOfClient, bindingsOfRelayId, bindingsOfRemoteId, bindingsOnLink, linkFilter } from './lookups.js';
-import { compareSameSourceTimes, type OrderKey } from './order.js';
+import { compareLog, compareSameSourceTimes, type LogPosition, type OrderKey } from './order.js';
 import { stateFromEvent, unpack, writeDuid } from './state.js';
 import { LeaseTables } from './tables.js';
 import { loadTables, writeSnapshot, type SnapshotInfo, type SnapshotOffset } from './snapshot.js';
@@ -75,6 +75,7 @@ export interface ProjectionStats {
 
 const MAX_RESYNCS_PER_SOURCE = 16;
 const duidScratch = Buffer.alloc(256);
+const NO_POSITION: LogPosition = { partition: -1, offset: -1 };
 
 export class Projection implements LeaseView {
   readonly serverDuid: Buffer;
@@ -161,19 +162,25 @@ export class Projection implements LeaseView {
     let mine = -1;
     if (b >= 0) {
       let known: OrderKey | undefined;
-      if (t.source[b] === src) known = t.winnerKey(b);
-      else if (t.others.has(b)) {
+      let knownAt: LogPosition = NO_POSITION;
+      if (t.source[b] === src) {
+        known = t.winnerKey(b);
+        knownAt = { partition: t.partition[b], offset: t.offset[b] };
+      } else if (t.others.has(b)) {
         others = t.othersOf(b);
         mine = LeaseTables.indexOfSource(others, src);
-        if (mine >= 0) known = unpack(others[mine]);
+        if (mine >= 0) known = knownAt = unpack(others[mine]);
       }
       if (known) {
-        const c = compareSameSourceTimes({ baseTime: e.baseTime, cltTime: e.cltTime ?? -1, receivedAt: e.receivedAt }, known);
-        if (c < 0) return 'stale';
-        if (c === 0) {
-          // Same instants: only the content tiebreak can tell, so parse the event.
+        // Order 1 (order.ts): the log when both are in it, else the source's clock.
+        const byLog = compareLog({ partition, offset }, knownAt);
+        const byTime = compareSameSourceTimes({ baseTime: e.baseTime, cltTime: e.cltTime ?? -1, receivedAt: e.receivedAt }, known);
+        if ((byLog || byTime) < 0) return 'stale';
+        if (byTime === 0) {
+          // Same instants: the same report again (same content) changes nothing, wherever
+          // it is in the log; else the log decides, or without it the content tiebreak.
           const probe = stateFromEvent(e, src, partition, offset, this.clock(), t.templates);
-          if (probe.tie <= known.tie) {
+          if (probe.tie === known.tie || (byLog === 0 && probe.tie < known.tie)) {
             t.templates.dropIfUnused(probe.template);
             return probe.tie === known.tie ? 'duplicate' : 'stale';
           }

@@ -44,6 +44,36 @@ describe('apply: idempotent and order-tolerant', () => {
     expect(q.byAddress(ip('2001:db8:1::100'))?.provenance).toMatchObject({ partition: null, offset: null, cltTime: null, phase: 'catch-up' });
   });
 
+  it('one source\'s reports in one partition stand in log order, whatever the server clock did', () => {
+    // The server's clock is stepped back 60 s after its first report: its next change of
+    // the same binding says an older transaction, yet it is the newer state (the log is
+    // the server's order). Without positions only the clock can tell: the old rule.
+    const before = binding({ client: A, addresses: ['2001:db8:1::100'], at: T0 + 100_000, clt: 0 });
+    const after = binding({ client: A, addresses: ['2001:db8:1::200'], at: T0 + 101_000, clt: 0, skewMs: 60_000 });
+    expect(after.baseTime).toBeLessThan(before.baseTime);
+    const p = projection();
+    p.apply(before, { partition: 1, offset: 10n });
+    expect(p.apply(after, { partition: 1, offset: 11n })).toBe('applied');
+    expect(p.byAddress(ip('2001:db8:1::100'))).toBeUndefined();
+    expect(clientOf(p.byAddress(ip('2001:db8:1::200')))).toBe(A);
+    const q = projection();
+    q.apply(before);
+    expect(q.apply(after)).toBe('stale');
+    // Two changes in one server second received in the same millisecond: the later record
+    // stands, not the one whose content hash is larger.
+    const one = binding({ client: B, addresses: ['2001:db8:1::300'], at: T0 + 5_000, clt: 0 });
+    const two = binding({ client: B, addresses: [], at: T0 + 5_000, clt: 0 });
+    for (const [first, second] of [
+      [one, two],
+      [two, one],
+    ]) {
+      const r = projection();
+      r.apply(first, { partition: 4, offset: 7n });
+      expect(r.apply(second, { partition: 4, offset: 8n })).toBe('applied');
+      expect(r.byAddress(ip('2001:db8:1::300')) === undefined).toBe(second === two);
+    }
+  });
+
   it('an older catch-up report for a (source, client, link) changes nothing', () => {
     const p = projection();
     p.apply(binding({ client: A, addresses: ['2001:db8:1::200'], at: T0 + 60_000, clt: 0 }));
