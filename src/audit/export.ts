@@ -127,6 +127,7 @@ function refJson(r: EventRef): Record<string, unknown> {
   };
   if (r.kind !== null) out.kind = r.kind;
   if (r.raw !== undefined) out.raw = r.raw;
+  if (r.snapshot !== undefined) out.snapshot = r.snapshot;
   return out;
 }
 
@@ -152,6 +153,7 @@ export function intervalJson(iv: Interval): Record<string, unknown> {
     reassignedTo: iv.reassignedTo,
     relayIds: iv.relayIds,
     remoteIds: iv.remoteIds,
+    ...(iv.seededFrom !== undefined ? { seededFrom: iv.seededFrom } : {}),
   };
 }
 

@@ -3,8 +3,9 @@
 export { AuditError, type AuditErrorCode } from './errors.js';
 export { parseInstant, parseDuration, parseLookback, iso, serverInstant, type ServerInstant } from './time.js';
 export { parseAddressArg, parsePrefixArg, matchResource, resourceOf, resourceText, withinPrefix, type Resource, type ResourceMatch } from './resources.js';
-export { IntervalEngine, type Interval, type EventRef, type CloseReason, type EngineOptions, type EngineStats, type RecordPosition, type ApplyOutcome } from './intervals.js';
-export { TimeMerger, mergeOrder, type MergeItem, type MergeStats } from './merge.js';
+export { chooseSnapshot, parseSnapshotHead, type SnapshotChoice, type SnapshotRejection, type SnapshotHead } from './snapshot.js';
+export { IntervalEngine, type SeedBinding, type SeedState, type SeedResync, type Interval, type EventRef, type CloseReason, type EngineOptions, type EngineStats, type RecordPosition, type ApplyOutcome } from './intervals.js';
+export { TimeMerger, steerFlow, mergeOrder, type MergeItem, type MergeStats } from './merge.js';
 export { sweep, eventTime, eventSort, peekEvent, DEFAULT_REORDER_WINDOW_MS, type SweptEvent, type SweepOptions, type SweepResult } from './sweep.js';
 export { readRange, topicPartitions, withTimeout, type RangeSpec, type RangeResult, type ReadOptions } from './read.js';
 export {
@@ -17,6 +18,7 @@ export {
   type AuditTarget,
   type Lookback,
   type FoldBasis,
+  type SnapshotBasis,
   type Holder,
   type WhoAnswer,
   type HeldAnswer,

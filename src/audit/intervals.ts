@@ -62,6 +62,12 @@ export interface EventRef {
   chainSeq: number | null;
   /** The OPTION_CLIENT_DATA bytes (base64), when the engine keeps them. */
   raw?: string;
+  /**
+   * Set when the report comes from a replica snapshot (the fold started there): the
+   * snapshot's file. Its offset is then '' (a snapshot keeps a report's partition, not
+   * its offset), and there are no raw bytes nor chain seq.
+   */
+  snapshot?: string;
 }
 
 export type CloseReason = 'released' | 'expired' | 'reassigned' | 'retired' | 'open';
@@ -95,6 +101,42 @@ export interface Interval {
   /** Relay-ids and remote-ids ("enterprise:hex") in the reports during the interval. */
   relayIds: string[];
   remoteIds: string[];
+  /**
+   * Set when the interval was already open in the snapshot the fold started from: then
+   * `start` and `opened` are the report in force at the snapshot (the resource was held
+   * at least since then; an earlier start is not known without reading before it).
+   */
+  seededFrom?: string;
+}
+
+/** One source's report of one binding as a snapshot holds it (seed()). */
+export interface SeedState {
+  source: string;
+  /** Connector clock, ms; null when the report had no CLT_TIME. */
+  lastTx: number | null;
+  receivedAt: number;
+  baseTime: number;
+  cltTime: number | null;
+  /** The snapshot's content tie (not comparable with the audit's raw hash: see seed()). */
+  tie: number;
+  /** Live resources; validUntil / preferredUntil null = infinite. */
+  resources: Array<{ resource: Resource; validUntil: number | null; preferredUntil: number | null }>;
+  ref: EventRef;
+  relayIds: readonly string[];
+  remoteIds: readonly string[];
+}
+
+export interface SeedBinding {
+  clientId: string;
+  linkAddress: string;
+  states: SeedState[];
+}
+
+export interface SeedResync {
+  source: string;
+  resyncId: string;
+  at: number;
+  scope: BulkScope | undefined;
 }
 
 export interface EngineOptions {
@@ -121,6 +163,8 @@ export interface EngineStats {
   duplicate: number;
   /** Events that arrived after the sweep had passed their instant (applied at the sweep's instant). */
   late: number;
+  /** Seeded folds: events after the snapshot's offsets received before its time (applied at it; see seed()). */
+  beforeSeed: number;
   /** Claims that lost to a holder with a more recent transaction. */
   lostClaims: number;
   reassigned: number;
@@ -141,6 +185,8 @@ interface StateResource {
 }
 
 interface SourceState extends ReportKey {
+  /** From a snapshot: its tie is another hash than the raw one (see seed()). */
+  seeded?: boolean;
   resources: StateResource[];
   /** Latest validUntil over ALL the report's live resources (filtered or not); -Infinity if none. */
   liveUntil: number;
@@ -162,6 +208,7 @@ interface BindingRec {
 }
 
 interface Holding {
+  seededFrom?: string;
   key: string;
   binding: BindingRec;
   start: number;
@@ -245,6 +292,8 @@ export class IntervalEngine {
   private readonly keepRaw: boolean;
   private readonly onClose: (iv: Interval) => void;
   private t = -Infinity;
+  /** The instant a seed() started the fold at: events before it are not late (see seed()). */
+  private seedTime = -Infinity;
   private readonly counters = {
     bindingEvents: 0,
     sourceEvents: 0,
@@ -252,6 +301,7 @@ export class IntervalEngine {
     stale: 0,
     duplicate: 0,
     late: 0,
+    beforeSeed: 0,
     lostClaims: 0,
     reassigned: 0,
     retiredStates: 0,
@@ -295,7 +345,8 @@ export class IntervalEngine {
   apply(event: LqEvent, position: RecordPosition): ApplyOutcome {
     let t = event.type === 'binding' ? event.receivedAt : event.at;
     if (t < this.t) {
-      this.counters.late++;
+      if (t >= this.seedTime || this.t > this.seedTime) this.counters.late++;
+      else this.counters.beforeSeed++;
       t = this.t;
     }
     this.advanceTo(t);
@@ -339,7 +390,10 @@ export class IntervalEngine {
     if (b) {
       index = b.states.findIndex((s) => s.source === src);
       if (index >= 0) {
-        const c = compareSameSource(key, b.states[index]);
+        const known = b.states[index];
+        // A seeded state's tie hashes other bytes than the raw option: on equal
+        // instants, the report the snapshot holds is taken to be this one again.
+        const c = known.seeded && compareSameSource({ ...key, tie: 0 }, { ...known, tie: 0 }) === 0 ? 0 : compareSameSource(key, known);
         if (c === 0) {
           this.counters.duplicate++;
           return 'duplicate';
@@ -531,7 +585,63 @@ export class IntervalEngine {
       preferredUntil: finite(h.preferredUntil),
       relayIds: [...h.relayIds],
       remoteIds: [...h.remoteIds],
+      ...(h.seededFrom !== undefined ? { seededFrom: h.seededFrom } : {}),
     };
+  }
+
+  // ---- seeding from a snapshot ------------------------------------------------------------
+
+  /**
+   * Starts the fold from a snapshot's state at `at` instead of from nothing: every
+   * binding with every source's report, and the bulk resyncs in progress. The fold then
+   * continues with the events after the snapshot's offsets. Call on a fresh engine,
+   * before any apply(). A resource claimed by several bindings goes to the one whose
+   * effective report wins (order 2, as claim()); nothing is closed or counted. Intervals
+   * opened here carry `seededFrom` and start at the report in force (held at least
+   * since). Events after the snapshot's offsets that were received before `at` (records
+   * committed after the snapshot was taken) are applied at `at` without counting as
+   * late: the state at any instant from `at` on does not depend on when.
+   */
+  seed(at: number, bindings: Iterable<SeedBinding>, resyncs: Iterable<SeedResync>, snapshot: string): void {
+    if (this.bindings.size > 0 || this.t !== -Infinity) throw new Error('seed() needs a fresh engine');
+    this.t = at;
+    this.seedTime = at;
+    for (const r of resyncs) this.resyncs.set(`${r.source}\u0000${r.resyncId}`, { source: r.source, at: r.at, scope: r.scope });
+    for (const sb of bindings) {
+      const linkKey = linkKeyOf(sb.linkAddress);
+      const id = `${sb.clientId}@${linkKey}`;
+      const b: BindingRec = { id, clientId: sb.clientId, linkAddress: sb.linkAddress, linkKey, states: [], effective: null, purgeAt: Infinity, purgeVersion: 0 };
+      for (const s of sb.states) {
+        const resources: StateResource[] = [];
+        let liveUntil = -Infinity;
+        for (const x of s.resources) {
+          const valid = infinite(x.validUntil);
+          if (valid > liveUntil) liveUntil = valid;
+          if (this.filter && !this.filter(x.resource)) continue;
+          if (resources.some((y) => y.key === x.resource.key)) continue;
+          resources.push({ key: x.resource.key, validUntil: valid, preferredUntil: infinite(x.preferredUntil) });
+        }
+        const ref: EventRef = { ...s.ref, snapshot };
+        b.states.push({ source: s.source, lastTx: s.lastTx, receivedAt: s.receivedAt, baseTime: s.baseTime, cltTime: s.cltTime, tie: s.tie, seeded: true, resources, liveUntil, ref, relayIds: s.relayIds, remoteIds: s.remoteIds });
+      }
+      if (b.states.length === 0) continue;
+      b.effective = IntervalEngine.effectiveOf(b.states);
+      this.bindings.set(id, b);
+      const eff = b.effective as SourceState;
+      for (const r of eff.resources) {
+        if (r.validUntil <= at) continue;
+        const h = this.holdings.get(r.key);
+        if (h && !this.beats(b, h.binding)) continue;
+        if (h) h.version++; // its expiry entry no longer applies
+        this.open(b, eff, r, eff.receivedAt);
+        const opened = this.holdings.get(r.key) as Holding;
+        opened.seededFrom = snapshot;
+        // Every source whose report of the binding carries it (a failover pair).
+        for (const other of b.states) if (other !== eff && other.resources.some((x) => x.key === r.key && x.validUntil > at)) addUnique(opened.sources, [other.source]);
+      }
+      this.schedulePurge(b);
+    }
+    if (this.bindings.size > this.counters.maxBindings) this.counters.maxBindings = this.bindings.size;
   }
 
   // ---- schedules: one heap entry per open interval and per binding -------------------------

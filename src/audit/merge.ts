@@ -9,8 +9,13 @@
 // connectors' transactions interleaving). At the end (flush) everything goes.
 //
 // Memory: the buffer holds what the partitions ahead in time delivered while the one
-// furthest behind had not caught up: about one fetch per partition when the keys
-// spread evenly (they do: client DUIDs). `maxBuffered` is a hard bound: above it the
+// furthest behind had not caught up. Fetches are by bytes, so a denser partition falls
+// behind in time and, left alone, the others' records pile up for the whole lag (which
+// grows with the range read). `steer()` says which partitions to pause: those whose
+// newest item is more than the window ahead of the slowest partition still being read;
+// and which to resume: those no longer ahead. The reader stops fetching the paused
+// ones (sweep.ts), so the buffer is bounded by the window plus about one fetch per
+// partition, whatever the range. `maxBuffered` stays as a safety net: above it the
 // oldest items are released anyway and anything older arriving later is counted as
 // late (the consumer applies a late item at the sweep's instant and says so).
 import { MinHeap } from './heap.js';
@@ -31,7 +36,11 @@ export interface MergeStats {
   late: number;
   /** Items released before the window closed because the buffer was full. */
   forced: number;
+  /** Most items buffered at once. */
   maxBuffered: number;
+  /** Times a partition was paused for being ahead (steer), and resumed. */
+  pauses: number;
+  resumes: number;
 }
 
 export function mergeOrder(a: MergeItem, b: MergeItem): boolean {
@@ -46,7 +55,8 @@ export class TimeMerger<T extends MergeItem> {
   /** Latest time seen per partition still being read; partitions done are removed. */
   private readonly frontier = new Map<number, number>();
   private lastReleased = -Infinity;
-  private readonly counters: MergeStats = { released: 0, late: 0, forced: 0, maxBuffered: 0 };
+  private readonly pausedSet = new Set<number>();
+  private readonly counters: MergeStats = { released: 0, late: 0, forced: 0, maxBuffered: 0, pauses: 0, resumes: 0 };
 
   constructor(
     partitions: Iterable<number>,
@@ -76,6 +86,39 @@ export class TimeMerger<T extends MergeItem> {
   /** The partition has nothing more to give. */
   done(partition: number): void {
     this.frontier.delete(partition);
+    this.pausedSet.delete(partition);
+  }
+
+  /** Partitions paused by steer() and not resumed since. */
+  paused(): number[] {
+    return [...this.pausedSet].sort((a, b) => a - b);
+  }
+
+  /**
+   * Flow control: the partitions to pause now (newest item more than the window ahead
+   * of the slowest partition still being read) and to resume (paused, no longer ahead).
+   * The slowest partition is never paused, so reading always moves on. A partition that
+   * has delivered nothing yet counts as the slowest (-Infinity): until it has, the
+   * others wait (nothing could be released anyway).
+   */
+  steer(): { pause: number[]; resume: number[] } {
+    let slowest = Infinity;
+    for (const f of this.frontier.values()) if (f < slowest) slowest = f;
+    const pause: number[] = [];
+    const resume: number[] = [];
+    for (const [p, f] of this.frontier) {
+      const ahead = f - slowest > this.opts.windowMs;
+      if (ahead && !this.pausedSet.has(p)) {
+        this.pausedSet.add(p);
+        pause.push(p);
+      } else if (!ahead && this.pausedSet.has(p)) {
+        this.pausedSet.delete(p);
+        resume.push(p);
+      }
+    }
+    this.counters.pauses += pause.length;
+    this.counters.resumes += resume.length;
+    return { pause, resume };
   }
 
   /** Releases, in order, every item no partition can still precede. */
@@ -104,4 +147,12 @@ export class TimeMerger<T extends MergeItem> {
     this.counters.released++;
     this.emit(item);
   }
+}
+
+/** Applies steer() to a reader's flow control (read.ts RangeFlow): pause the partitions ahead, resume the rest. */
+export function steerFlow(merger: { steer(): { pause: number[]; resume: number[] } } | undefined, flow: { pause(p: readonly number[]): void; resume(p: readonly number[]): void } | undefined): void {
+  if (!merger || !flow) return;
+  const { pause, resume } = merger.steer();
+  if (pause.length > 0) flow.pause(pause);
+  if (resume.length > 0) flow.resume(resume);
 }

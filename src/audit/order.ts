@@ -2,7 +2,9 @@
 // so that an audit and a replica fold lq.events alike.
 //
 // Order 1, between reports of the SAME source for one (client, link), in the server's
-// own clock: the last client transaction (baseTime - cltTime; no CLT_TIME sorts first),
+// own clock (unlike the projection, which uses their order in lq.events when both have
+// positions; the two differ only after a server clock was stepped back: README "Not done
+// yet"): the last client transaction (baseTime - cltTime; no CLT_TIME sorts first),
 // then baseTime (src/events/report-order.ts, shared with the projection), then
 // receivedAt, then a hash of the raw
 // CLIENT_DATA. Equal on all four is the same report again (a duplicate).

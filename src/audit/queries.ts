@@ -10,14 +10,18 @@
 //   long topic; exact when every valid lifetime is at most L and no report older than
 //   that decides a contest (a claim beaten, a failover partner's newer state). The
 //   answer says which was used.
-// TODO: start from the nearest usable projection snapshot: it holds current states but
-// not interval starts, so it can only seed "held since before <snapshot>".
+// - who with a snapshot directory: from the newest usable replica snapshot taken at or
+//   before T (snapshot.ts): its state, then the events after its offsets. Exact like
+//   'all' (within what snapshot.ts says a snapshot cannot give); intervals already open
+//   in it start at the report in force then. No usable snapshot: 'all', and the answer
+//   says why each one was passed over.
 import type { KafkaSettings } from '../kafka/index.js';
 import { iso, serverInstant, type ServerInstant } from './time.js';
 import { IntervalEngine, type EngineStats, type Interval } from './intervals.js';
 import { matchResource, resourceOf, resourceText, type Resource, type ResourceMatch } from './resources.js';
 import { DEFAULT_REORDER_WINDOW_MS, sweep, type SweepOptions, type SweepResult } from './sweep.js';
 import { topicPartitions, type RangeStart } from './read.js';
+import { chooseSnapshot, type SnapshotChoice, type SnapshotRejection } from './snapshot.js';
 import { partitionForKey } from '../kafka/index.js';
 
 export interface AuditTarget {
@@ -48,11 +52,41 @@ export interface FoldBasis {
   /** Events out of time order beyond the reorder window (applied at the sweep's instant). */
   late: number;
   reorderWindowMs: number;
+  /** Most records waiting in the time merge at once, and how often partitions ahead were paused. */
+  peakBuffered: number;
+  pauses: number;
+  /** Records the merge released before their window closed because the buffer was full (safety net). */
+  forced: number;
+  /**
+   * Set when a snapshot directory was given: the snapshot the fold started from (its
+   * state plus the events after its offsets), or null and why none was usable.
+   */
+  snapshot?: SnapshotBasis;
   engine: EngineStats;
   elapsedMs: number;
   /** True when nothing above says the answer may be incomplete. */
   exact: boolean;
   caveats: string[];
+}
+
+export interface SnapshotBasis {
+  dir: string;
+  used: {
+    file: string;
+    path: string;
+    /** The snapshot's time: its state is the fold of every record below its offsets. */
+    at: string;
+    /** Where reading continued, per partition (next offset). */
+    offsets: Record<string, string>;
+    bindings: number;
+    /** The newest report it holds (connector clock, ISO). */
+    newestReport: string | null;
+    loadMs: number;
+  } | null;
+  /** Snapshots passed over (newest first), with why. */
+  rejected: SnapshotRejection[];
+  /** Events after the snapshot's offsets received before its time (records committed after it was taken). */
+  beforeSnapshot: number;
 }
 
 function startOf(lookback: Lookback, from: number): { start: RangeStart; foldFrom: FoldBasis['foldFrom'] } {
@@ -61,16 +95,34 @@ function startOf(lookback: Lookback, from: number): { start: RangeStart; foldFro
   return { start: { timestamp: t }, foldFrom: iso(t) as string };
 }
 
-function basisOf(target: AuditTarget, lookback: Lookback, foldFrom: FoldBasis['foldFrom'], to: number, r: SweepResult, applied: number, ignored: number, engine: EngineStats, t0: number, extra: string[]): FoldBasis {
+function basisOf(
+  target: AuditTarget,
+  lookback: Lookback,
+  foldFrom: FoldBasis['foldFrom'],
+  to: number,
+  r: SweepResult,
+  applied: number,
+  ignored: number,
+  engine: EngineStats,
+  t0: number,
+  extra: string[],
+  snapshot?: SnapshotBasis,
+): FoldBasis {
   const caveats = [...extra];
   const reorderWindowMs = target.read?.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
-  if (lookback !== 'all') {
+  if (snapshot?.used) {
+    const lost = r.range.partitions.filter((p) => {
+      const o = snapshot.used?.offsets[String(p.partition)];
+      return o !== undefined && BigInt(o) < p.earliest;
+    });
+    if (lost.length > 0) caveats.push(`partition(s) ${lost.map((p) => `${p.partition} (snapshot offset ${snapshot.used?.offsets[String(p.partition)]}, earliest kept ${p.earliest})`).join(', ')} no longer hold the records after the snapshot (retention): events between are not seen`);
+  } else if (lookback !== 'all') {
     caveats.push(
       `folded from ${foldFrom} (look-back ${lookback} ms), not from the topic's start: a binding last reported before then is not seen; exact only if no valid lifetime exceeds the look-back and no earlier report decides a contest`,
     );
   }
   const truncated = r.range.partitions.filter((p) => p.earliest > 0n);
-  if (lookback === 'all' && truncated.length > 0) {
+  if (lookback === 'all' && !snapshot?.used && truncated.length > 0) {
     caveats.push(`partition(s) ${truncated.map((p) => `${p.partition} (starts at offset ${p.earliest})`).join(', ')} no longer hold their oldest records (retention): history before them is not seen`);
   }
   if (r.undecodable > 0) caveats.push(`${r.undecodable} record(s) are not events and were skipped (first at partition ${r.firstUndecodable[0].partition} offset ${r.firstUndecodable[0].offset})`);
@@ -89,6 +141,10 @@ function basisOf(target: AuditTarget, lookback: Lookback, foldFrom: FoldBasis['f
     firstUndecodable: r.firstUndecodable,
     late,
     reorderWindowMs,
+    peakBuffered: r.peakBuffered,
+    pauses: r.merge.pauses,
+    forced: r.merge.forced,
+    ...(snapshot ? { snapshot: { ...snapshot, beforeSnapshot: engine.beforeSeed } } : {}),
     engine,
     elapsedMs: Date.now() - t0,
     exact: caveats.length === 0,
@@ -105,9 +161,31 @@ async function fold(
   to: number,
   partitions: number[] | undefined,
   caveats: string[],
+  seed?: { dir: string; chosen?: SnapshotChoice; rejected: SnapshotRejection[]; t0: number },
 ): Promise<FoldBasis> {
-  const t0 = Date.now();
-  const { start, foldFrom } = startOf(lookback, from);
+  const t0 = seed?.t0 ?? Date.now();
+  let { start, foldFrom } = startOf(lookback, from);
+  let snapshot: SnapshotBasis | undefined;
+  if (seed) {
+    const c = seed.chosen;
+    snapshot = { dir: seed.dir, used: null, rejected: seed.rejected, beforeSnapshot: 0 };
+    if (c) {
+      engine.seed(c.at, c.bindings, c.resyncs, c.file);
+      start = { offsets: c.offsets };
+      foldFrom = c.atIso;
+      snapshot.used = {
+        file: c.file,
+        path: c.path,
+        at: c.atIso,
+        offsets: Object.fromEntries([...c.offsets].map(([p, o]) => [String(p), o.toString()])),
+        bindings: c.bindings.length,
+        newestReport: iso(c.newestReport === -Infinity ? null : c.newestReport),
+        loadMs: c.loadMs,
+      };
+    } else {
+      caveats.push(`no usable snapshot in ${seed.dir} (${seed.rejected.map((x) => `${x.file}: ${x.reason}`).join('; ')}): folded from ${foldFrom === 'earliest' ? "the topic's start" : foldFrom}`);
+    }
+  }
   const windowMs = target.read?.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
   let applied = 0;
   let ignored = 0;
@@ -123,7 +201,7 @@ async function fold(
     engine.apply(item.event, item.position);
   });
   if (to !== Infinity) engine.advanceTo(to);
-  return basisOf(target, lookback, foldFrom, to === Infinity ? engine.now : to, r, applied, ignored, engine.stats(), t0, caveats);
+  return basisOf(target, lookback, foldFrom, to === Infinity ? engine.now : to, r, applied, ignored, engine.stats(), t0, caveats, snapshot);
 }
 
 // ---- who held a resource at an instant ---------------------------------------------------
@@ -147,11 +225,18 @@ export interface WhoAnswer {
 
 const MATCH_RANK: Record<ResourceMatch, number> = { exact: 0, covering: 1, contained: 2 };
 
-export async function whoHeld(target: AuditTarget, query: { resource: Resource; at: number; lookback?: Lookback }): Promise<WhoAnswer> {
+/**
+ * Who held `resource` at `at`. `snapshotDir`: start from the newest usable replica
+ * snapshot there (snapshot.ts) instead of the look-back; none usable: the look-back,
+ * and the answer says why.
+ */
+export async function whoHeld(target: AuditTarget, query: { resource: Resource; at: number; lookback?: Lookback; snapshotDir?: string }): Promise<WhoAnswer> {
   const q = query.resource;
   const lookback = query.lookback ?? 'all';
   const engine = new IntervalEngine({ filter: (r) => matchResource(q, r) !== null, keepRaw: true, tombstoneRetentionMs: target.tombstoneRetentionMs });
-  const basis = await fold(target, engine, lookback, query.at, query.at, undefined, []);
+  const t0 = Date.now();
+  const seed = query.snapshotDir === undefined ? undefined : { dir: query.snapshotDir, t0, ...(await chooseSnapshot(query.snapshotDir, target.topic, query.at)) };
+  const basis = await fold(target, engine, lookback, query.at, query.at, undefined, [], seed);
   const holders: Holder[] = [];
   for (const iv of engine.openIntervals()) {
     const match = matchResource(q, resourceOf(iv.resource.split('/')[0], iv.prefixLength));

@@ -62,9 +62,18 @@ export interface RangeResult {
   toEnd: boolean;
 }
 
+/** Flow control over the partitions being read (the reader's pause/resume). */
+export interface RangeFlow {
+  /** Stop fetching these partitions (batches already fetched still come). */
+  pause(partitions: readonly number[]): void;
+  resume(partitions: readonly number[]): void;
+}
+
 export interface RangeHandler {
   /** The resolved range, before any record. */
   begin?(ranges: readonly PartitionRange[]): void;
+  /** Flow control, handed over before any record (not called when nothing is to be read). */
+  attach?(flow: RangeFlow): void;
   /** Records of one partition, in offset order, all below the stop offset. */
   batch(partition: number, messages: ReadMessage[]): void | Promise<void>;
   /** The partition has been read up to its stop offset. */
@@ -175,8 +184,15 @@ export async function readRange(settings: KafkaSettings, spec: RangeSpec, handle
   const markDone = (p: number) => {
     if (finished.has(p)) return;
     finished.add(p);
+    // Nothing more is wanted from it: stop fetching it (a stop instant is usually
+    // found long before the partition's end).
+    reader.pause([p]);
     handler.partitionDone(p);
   };
+  handler.attach?.({
+    pause: (ps) => reader.pause(ps.filter((p) => !finished.has(p))),
+    resume: (ps) => reader.resume(ps.filter((p) => !finished.has(p))),
+  });
   const checkPositions = () => {
     const positions = reader.positions();
     for (const [p, stop] of pending) if ((positions.get(p) ?? -1n) >= stop) markDone(p);

@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { HEADER_TYPE } from '../events/index.js';
 import { KafkaAdmin, TransactionalProducer, type KafkaSettings, type ProducerRecord, type ReadMessage } from '../kafka/index.js';
 import { AuditError } from './errors.js';
-import { TimeMerger, type MergeItem } from './merge.js';
-import { readRange, withTimeout, type RangeResult, type RangeStart, type RangeStop, type ReadOptions } from './read.js';
+import { TimeMerger, steerFlow, type MergeItem } from './merge.js';
+import { readRange, withTimeout, type RangeFlow, type RangeResult, type RangeStart, type RangeStop, type ReadOptions } from './read.js';
 import { DEFAULT_REORDER_WINDOW_MS } from './sweep.js';
 
 export interface ReplayQuery {
@@ -83,6 +83,7 @@ export async function replayRange(target: ReplayTarget, query: ReplayQuery, sink
   if (sink.kind === 'lines') {
     const pending: Buffer[] = [];
     let merger: TimeMerger<LineItem> | undefined;
+    let flow: RangeFlow | undefined;
     const windowMs = target.read?.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
     const out = async () => {
       for (const v of pending.splice(0)) {
@@ -97,6 +98,9 @@ export async function replayRange(target: ReplayTarget, query: ReplayQuery, sink
         begin(ranges) {
           merger = new TimeMerger<LineItem>(ranges.map((r) => r.partition), (item) => pending.push(item.value), { windowMs, maxBuffered: 200_000 });
         },
+        attach(f) {
+          flow = f;
+        },
         async batch(partition, messages) {
           const m = merger as TimeMerger<LineItem>;
           for (const msg of messages) {
@@ -107,11 +111,13 @@ export async function replayRange(target: ReplayTarget, query: ReplayQuery, sink
             m.push({ time: msg.timestamp, partition, offset: msg.offset, sort: '', value: msg.value as Buffer });
           }
           m.release();
+          steerFlow(m, flow);
           await out();
         },
         partitionDone(partition) {
           merger?.done(partition);
           merger?.release();
+          steerFlow(merger, flow);
         },
       },
       target.read,

@@ -3,8 +3,8 @@
 import type { LqEvent } from '../events/model.js';
 import { decodeEventFast } from '../projection/index.js';
 import type { KafkaSettings } from '../kafka/index.js';
-import { TimeMerger, type MergeItem, type MergeStats } from './merge.js';
-import { readRange, type RangeResult, type RangeSpec, type ReadOptions } from './read.js';
+import { TimeMerger, steerFlow, type MergeItem, type MergeStats } from './merge.js';
+import { readRange, type RangeFlow, type RangeResult, type RangeSpec, type ReadOptions } from './read.js';
 import type { RecordPosition } from './intervals.js';
 
 export interface SweptEvent extends MergeItem {
@@ -26,13 +26,18 @@ export interface SweepOptions extends ReadOptions {
   /** How far events of one partition may be out of time order (default 30 s). */
   reorderWindowMs?: number;
   /**
+   * Flow control (default true): partitions whose newest record is more than the
+   * reorder window ahead of the slowest partition still being read are paused until it
+   * catches up. Partitions are fetched by bytes, so a denser partition falls behind in
+   * time by its density excess times the range read; without pausing, the merge buffers
+   * the others' records for that whole lag. With it, the buffer is bounded by the window
+   * plus about one fetch per partition, whatever the range. false: for comparison.
+   */
+  flowControl?: boolean;
+  /**
    * Hard bound on records buffered by the merge (default 250,000; records wait as their
-   * raw bytes, about 1 KiB each). Partitions are fetched by bytes, so a denser partition
-   * falls behind in time by its density excess times the range read (about 1% of the
-   * range for 200,000 clients over 12 partitions): the buffer holds the others' records
-   * for that lag. Past the bound the oldest are released anyway and the answer counts
-   * "late" events and is not exact. (Pausing the partitions ahead would bound it by the
-   * reorder window; the Kafka layer's reader has no pause yet.)
+   * raw bytes, about 1 KiB each): a safety net under flow control. Past it the oldest
+   * are released anyway and the answer counts "late" events and is not exact.
    */
   maxBuffered?: number;
   /** Awaited after each batch: where a consumer writing output applies back-pressure. */
@@ -48,6 +53,8 @@ export interface Undecodable {
 export interface SweepResult {
   range: RangeResult;
   merge: MergeStats;
+  /** Most records waiting in the merge at once (merge.maxBuffered). */
+  peakBuffered: number;
   /** Records that are not events (not JSON, or not matching the schema); the first 10 are listed. */
   undecodable: number;
   firstUndecodable: Undecodable[];
@@ -133,7 +140,12 @@ export async function sweep(settings: KafkaSettings, spec: RangeSpec, opts: Swee
   let skipped = 0;
   const windowMs = opts.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
   const maxBuffered = opts.maxBuffered ?? 250_000;
+  const steering = opts.flowControl ?? true;
   let merger: TimeMerger<Pending> | undefined;
+  let flow: RangeFlow | undefined;
+  const steer = () => {
+    if (steering) steerFlow(merger, flow);
+  };
   const undecodableAt = (partition: number, offset: bigint, err: unknown) => {
     undecodable++;
     if (firstUndecodable.length < 10) firstUndecodable.push({ partition, offset: offset.toString(), error: (err as Error).message });
@@ -161,6 +173,9 @@ export async function sweep(settings: KafkaSettings, spec: RangeSpec, opts: Swee
           { windowMs, maxBuffered },
         );
       },
+      attach(f) {
+        flow = f;
+      },
       async batch(partition, messages) {
         const m = merger as TimeMerger<Pending>;
         for (const msg of messages) {
@@ -183,17 +198,20 @@ export async function sweep(settings: KafkaSettings, spec: RangeSpec, opts: Swee
           m.push({ time: eventTime(event), partition, offset: msg.offset, sort: eventSort(event), value: msg.value, event, timestamp: msg.timestamp });
         }
         m.release();
+        steer();
         await opts.afterBatch?.();
       },
       partitionDone(partition) {
         const m = merger as TimeMerger<Pending>;
         m.done(partition);
         m.release();
+        steer();
       },
     },
     opts,
   );
   const m = merger as TimeMerger<Pending>;
   m.flush();
-  return { range, merge: m.stats(), undecodable, firstUndecodable, skipped };
+  const merge = m.stats();
+  return { range, merge, peakBuffered: merge.maxBuffered, undecodable, firstUndecodable, skipped };
 }

@@ -26,8 +26,8 @@
 import { GENESIS_HASH, verifyLink, type ChainHead, type LqEvent } from '../events/index.js';
 import { readToEnd, type KafkaSettings, type ReadMessage } from '../kafka/index.js';
 import { decodeCheckpoint } from '../connector/checkpoint.js';
-import { TimeMerger, type MergeItem, type MergeStats } from './merge.js';
-import { readRange, withTimeout, type RangeResult, type RangeStart, type RangeStop, type ReadOptions } from './read.js';
+import { TimeMerger, steerFlow, type MergeItem, type MergeStats } from './merge.js';
+import { readRange, withTimeout, type RangeFlow, type RangeResult, type RangeStart, type RangeStop, type ReadOptions } from './read.js';
 import { DEFAULT_REORDER_WINDOW_MS } from './sweep.js';
 import { iso } from './time.js';
 
@@ -509,6 +509,7 @@ export async function verifyRange(target: VerifyTarget, query: VerifyQuery): Pro
   const until: RangeStop = query.to === undefined ? 'end' : { timestamp: query.to + 1 };
   let verifier: ChainVerifier | undefined;
   let merger: TimeMerger<RecordItem> | undefined;
+  let flow: RangeFlow | undefined;
   const range = await readRange(
     target.kafka,
     { topic: target.topic, from, until },
@@ -522,14 +523,19 @@ export async function verifyRange(target: VerifyTarget, query: VerifyQuery): Pro
           maxBuffered: target.read?.maxBuffered ?? 200_000,
         });
       },
+      attach(f) {
+        flow = f;
+      },
       batch(partition, messages) {
         const m = merger as TimeMerger<RecordItem>;
         for (const msg of messages) m.push({ time: msg.timestamp, partition, offset: msg.offset, sort: '', value: msg.value });
         m.release();
+        steerFlow(m, flow);
       },
       partitionDone(partition) {
         merger?.done(partition);
         merger?.release();
+        steerFlow(merger, flow);
       },
     },
     target.read,

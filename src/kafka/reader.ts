@@ -168,6 +168,8 @@ export class TopicReader {
   private readonly logger: Logger;
   private readonly positionsMap = new Map<number, bigint>();
   private readonly listeners = new Set<() => void>();
+  /** Partitions not to fetch (pause/resume); kept here so that a rejoin re-applies them. */
+  private readonly pausedSet = new Set<number>();
   private admin: KafkaAdmin | undefined;
   private started = false;
   private closing: Promise<void> | undefined;
@@ -209,6 +211,9 @@ export class TopicReader {
         for (const [partition, offset] of this.positionsMap) this.consumer.seek({ topic: this.topic, partition, offset: offset.toString() });
       });
     }
+    // A consumer restarted after a crash has a new group state without the pauses:
+    // re-apply them (before the first fetch of the new generation, like the seeks).
+    this.consumer.on(GROUP_JOIN, () => this.applyPauses());
     // Batches that held only control records (transaction markers) or aborted records
     // never reach the handler; this event still moves the position past them.
     this.consumer.on(END_BATCH_PROCESS, (e) => {
@@ -330,6 +335,46 @@ export class TopicReader {
       if (this.opts.groupId !== undefined) throw mapKafkaError('seek', err);
     }
     this.notify();
+  }
+
+  /**
+   * Stop fetching these partitions until resume(). Batches already fetched are still
+   * handed over (and move the position); nothing is skipped: a paused partition resumes
+   * where it was. Before run() the pause is remembered and applied when reading starts.
+   */
+  pause(partitions: Iterable<number>): void {
+    const added: number[] = [];
+    for (const p of partitions) {
+      if (this.pausedSet.has(p)) continue;
+      this.pausedSet.add(p);
+      added.push(p);
+    }
+    if (added.length > 0 && this.started) this.consumerCall('pause', added);
+  }
+
+  /** Fetch these partitions again (the ones not paused are ignored). */
+  resume(partitions: Iterable<number>): void {
+    const removed: number[] = [];
+    for (const p of partitions) if (this.pausedSet.delete(p)) removed.push(p);
+    if (removed.length > 0 && this.started) this.consumerCall('resume', removed);
+  }
+
+  /** Partitions paused now. */
+  paused(): number[] {
+    return [...this.pausedSet].sort((a, b) => a - b);
+  }
+
+  private applyPauses(): void {
+    if (this.pausedSet.size > 0) this.consumerCall('pause', [...this.pausedSet]);
+  }
+
+  private consumerCall(op: 'pause' | 'resume', partitions: number[]): void {
+    try {
+      this.consumer[op]([{ topic: this.topic, partitions }]);
+    } catch {
+      // Before kafkajs has formed its group (run() starting) or between a crash and its
+      // restart there is no group to pause in: the next join applies what pausedSet says.
+    }
   }
 
   /** Seek every assigned partition to its first record at or after `timestampMs` (or its end). */

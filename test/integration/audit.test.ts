@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exportHistory,
   heldBy,
+  sweep,
   intervalWriter,
   parseAddressArg,
   parsePrefixArg,
@@ -22,6 +23,7 @@ import { encodeCheckpoint, emptyCheckpoint } from '../../src/connector/checkpoin
 import { emptyChainHead, encodeEvent, linkEvent, normalizeClientData, SCHEMA_VERSION, type ChainHead, type LqEvent, type SourceEvent } from '../../src/events/index.js';
 import { KafkaAdmin, TransactionalProducer, readToEnd, type KafkaSettings, type ProducerRecord, type ReadMessage } from '../../src/kafka/index.js';
 import { parseIPv6, unixMsToDhcpTime, type ClientDataOption, type Dhcp6Message, type Dhcp6Option } from '../../src/protocol/index.js';
+import { Projection, SnapshotStore } from '../../src/projection/index.js';
 import { createTopic, kafkaBrokers, kafkaConfig, uniqueTopic, waitForKafka } from '../helpers/kafka.js';
 
 const T0 = Date.UTC(2024, 10, 1); // 2024-11-01T00:00:00Z, connector clock
@@ -416,5 +418,232 @@ describe('partitioning', () => {
     });
     expect(seen).toHaveLength(200);
     for (const [k, p] of seen) expect(partitionForKey(k, 7)).toBe(p);
+  });
+});
+
+// ---- flow control and snapshots ----------------------------------------------------------
+
+/** Writes events without chains, each to the given partition, in transactions of `perTx` records. */
+async function writePlain(topic: string, list: Array<{ e: LqEvent; partition: number }>, perTx: number): Promise<void> {
+  const producer = await TransactionalProducer.connect(settings, { transactionalId: uniqueTopic('plain-txid') });
+  try {
+    for (let i = 0; i < list.length; i += perTx) {
+      await producer.commitBatch(
+        list.slice(i, i + perTx).map(({ e, partition }) => {
+          const r = encodeEvent(e);
+          return { topic, key: r.key, value: r.value, headers: r.headers, timestamp: (e.type === 'binding' ? e.receivedAt : e.at) + 40, partition };
+        }),
+      );
+    }
+    await producer.settle();
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A replica's snapshot of `topic` as of `at`: the records stamped before it, in time order, into a Projection whose clock is the events' time. */
+async function snapshotAt(topic: string, at: number, dir: string, offsetsTopic = topic): Promise<string> {
+  let clock = 0;
+  const projection = new Projection({ serverDuid: Buffer.alloc(16), clock: () => clock });
+  const r = await sweep(settings, { topic, from: 'earliest', until: { timestamp: at } }, { reorderWindowMs: 5_000 }, (item) => {
+    if (item.time > clock) clock = item.time;
+    projection.apply(item.event, item.position);
+  });
+  clock = at;
+  projection.expire(at);
+  const info = await new SnapshotStore({ dir, keep: 10 }).write(
+    projection,
+    r.range.partitions.map((p) => ({ topic: offsetsTopic, partition: p.partition, offset: p.stop.toString() })),
+  );
+  return info.path;
+}
+
+const holderRows = (a: Awaited<ReturnType<typeof whoHeld>>) =>
+  a.holders.map((h) => ({
+    match: h.match,
+    resource: h.interval.resource,
+    clientId: h.interval.clientId,
+    linkAddress: h.interval.linkAddress,
+    closeReason: h.interval.closeReason,
+    validUntil: h.interval.validUntil,
+    sources: [...h.interval.sources].sort(),
+    latest: [h.interval.latest.source, h.interval.latest.receivedAt],
+    relayIds: h.interval.relayIds,
+    remoteIds: h.interval.remoteIds,
+    serverClock: h.serverClock,
+  }));
+
+describe('flow control: a partition much denser than the others', () => {
+  // 3 partitions over 6 hours: partition 0 gets 10 of every 12 events, 1 and 2 one each.
+  // 24 addresses on L1 handed round-robin with 10-minute leases, so an address moves
+  // between clients of different partitions all the time: the answer depends on the
+  // merge's order. Small transactions and small fetches: partitions 1 and 2 cover about
+  // four times as much time per fetch as partition 0 and, unpaused, run ahead of it.
+  const N = 4_800;
+  const SPAN = 6 * H;
+  let dense: string;
+  let reference: Interval[];
+  const key = (iv: Interval) => `${iv.resource} ${iv.clientId} ${iv.start} ${iv.end} ${iv.closeReason} ${iv.opened.partition}:${iv.opened.offset}`;
+  const clientOf = (p: number, k: number) => `00030001${(0x0b0000000000 + p * 0x10000 + k).toString(16).padStart(12, '0')}`;
+  const expectedAt = new Map<number, { address: string; clientId: string }>();
+
+  beforeAll(async () => {
+    dense = await createTopic(uniqueTopic('audit-dense'), { partitions: PARTITIONS, configs: { 'retention.ms': '-1' } });
+    const list: Array<{ e: LqEvent; partition: number }> = [];
+    for (let i = 0; i < N; i++) {
+      const partition = i % 12 < 10 ? 0 : (i % 12) - 9;
+      const at = T0 + Math.floor((i * SPAN) / N);
+      const address = `2001:db8:1::${(0x1000 + (i % 24)).toString(16)}`;
+      const client = clientOf(partition, i % 97);
+      list.push({ e: binding({ source: 'dhcp-a', client, at, addresses: [[address, 600]] }), partition });
+      // The brute-force answer for address i % 24: the newest grant of it (leases outlive the 24-grant cycle).
+      expectedAt.set(i, { address, clientId: client });
+    }
+    await writePlain(dense, list, 24);
+    const refTarget: AuditTarget = { kafka: settings, topic: dense, read: { reorderWindowMs: 5_000, stallTimeoutMs: 60_000, maxBytesPerPartition: 16 << 10, flowControl: false } };
+    reference = [];
+    const s = await exportHistory(refTarget, { to: T0 + SPAN + H }, (iv) => reference.push(iv));
+    expect(s.basis.late).toBe(0);
+    expect(reference.length).toBeGreaterThan(N / 2);
+  }, 180_000);
+
+  it('unpaused, the buffer grows with the range; paused, it stays bounded and the answer is exact (late 0)', async () => {
+    const read = { reorderWindowMs: 5_000, stallTimeoutMs: 60_000, maxBytesPerPartition: 16 << 10 };
+    const run = async (r: AuditTarget['read']) => {
+      const got: Interval[] = [];
+      const s = await exportHistory({ kafka: settings, topic: dense, read: r }, { to: T0 + SPAN + H }, (iv) => got.push(iv));
+      return { got, basis: s.basis };
+    };
+    const free = await run({ ...read, flowControl: false });
+    const steered = await run({ ...read, flowControl: true });
+    // Unpaused: partitions 1 and 2 are read to their end while partition 0 is far behind.
+    expect(free.basis.peakBuffered).toBeGreaterThan(300);
+    expect(free.basis.pauses).toBe(0);
+    // Paused: a few transactions' worth, whatever the range.
+    expect(steered.basis.pauses).toBeGreaterThan(0);
+    expect(steered.basis.peakBuffered).toBeLessThan(free.basis.peakBuffered / 2);
+    expect(steered.basis.peakBuffered).toBeLessThan(300);
+    expect(steered.basis).toMatchObject({ late: 0, forced: 0, exact: true });
+    expect(steered.got.map(key)).toEqual(reference.map(key));
+
+    // Under a hard cap of 300 records: unpaused it must release records early and the
+    // answer is no longer exact; paused it never reaches the cap.
+    const capped = await run({ ...read, flowControl: false, maxBuffered: 300 });
+    expect(capped.basis.forced).toBeGreaterThan(0);
+    const cappedSteered = await run({ ...read, flowControl: true, maxBuffered: 300 });
+    expect(cappedSteered.basis).toMatchObject({ late: 0, forced: 0, exact: true });
+    expect(cappedSteered.got.map(key)).toEqual(reference.map(key));
+  }, 180_000);
+
+  it('who held an address, with flow control: the brute-force answer', async () => {
+    const i = 3_001; // partition 0... an event in the middle of the range
+    const { address, clientId } = expectedAt.get(i) as { address: string; clientId: string };
+    const at = T0 + Math.floor((i * SPAN) / N) + 1_000; // just after the grant, before the next one of it (24 events later)
+    const a = await whoHeld({ kafka: settings, topic: dense, read: { reorderWindowMs: 5_000, maxBytesPerPartition: 16 << 10 } }, { resource: parseAddressArg(address), at });
+    expect(a.holders.map((h) => h.interval.clientId)).toEqual([clientId]);
+    expect(a.basis).toMatchObject({ late: 0, forced: 0, exact: true });
+  });
+
+  it('as of a snapshot: the same answers as the full fold, from fewer records', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lqr-audit-snap-'));
+    const S = T0 + 4 * H;
+    await snapshotAt(dense, S, dir);
+    const t: AuditTarget = { kafka: settings, topic: dense, read: { reorderWindowMs: 5_000 } };
+    for (const i of [3_300, 3_301, 3_555, 4_000, 4_799]) {
+      const { address } = expectedAt.get(i) as { address: string };
+      const at = T0 + Math.floor((i * SPAN) / N) + 500;
+      const full = await whoHeld(t, { resource: parseAddressArg(address), at });
+      const snap = await whoHeld(t, { resource: parseAddressArg(address), at, snapshotDir: dir });
+      expect(snap.basis.snapshot?.used?.at).toBe(new Date(S).toISOString());
+      expect(snap.basis.snapshot?.rejected).toEqual([]);
+      expect(holderRows(snap)).toEqual(holderRows(full));
+      expect(snap.holders).toHaveLength(1);
+      expect(snap.basis).toMatchObject({ late: 0, exact: true });
+      expect(snap.basis.records).toBeLessThan(full.basis.records / 2);
+    }
+    // A holder whose grant is before the snapshot rests on it: start = the report in force, flagged.
+    const before = expectedAt.get(3_199) as { address: string; clientId: string };
+    const a = await whoHeld(t, { resource: parseAddressArg(before.address), at: S + 1_000, snapshotDir: dir });
+    expect(a.holders.map((h) => h.interval.clientId)).toEqual([before.clientId]);
+    expect(a.holders[0].interval.seededFrom).toMatch(/^projection-\d+\.lqsnap$/);
+    expect(a.holders[0].interval.opened).toMatchObject({ snapshot: a.holders[0].interval.seededFrom, offset: '' });
+  }, 120_000);
+});
+
+describe('as of a snapshot', () => {
+  let dir: string;
+  // During dhcp-c's bulk resync (started 23:00, complete 23:01): the snapshot holds it in progress.
+  const S = T0 + 23 * H + 30_000;
+
+  beforeAll(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    dir = mkdtempSync(join(tmpdir(), 'lqr-audit-snap-'));
+    await snapshotAt(events, S, dir);
+  });
+
+  it('equals the full fold: failover pair, prefix covering, a resync in progress retiring after it', async () => {
+    const cases: Array<[string, number]> = [
+      ['2001:db8:12::77', S + 60 * 60_000], // C1's prefix (dhcp-a + dhcp-b), covering
+      ['2001:db8:1::100', S + 5 * 60_000], // C3 (reassigned from C1 before the snapshot)
+      ['2001:db8:1::300', S + 5 * 60_000], // C4: retired by the bulk-complete after the snapshot
+      ['2001:db8:1::300', S + 10_000], // ... still held before it
+    ];
+    for (const [address, at] of cases) {
+      const full = await whoHeld(target, { resource: parseAddressArg(address), at });
+      const snap = await whoHeld(target, { resource: parseAddressArg(address), at, snapshotDir: dir });
+      expect(snap.basis.snapshot?.used).not.toBeNull();
+      expect(holderRows(snap), `${address} at ${new Date(at).toISOString()}`).toEqual(holderRows(full));
+      expect(snap.basis.records).toBeLessThan(full.basis.records);
+      expect(snap.basis.exact).toBe(true);
+    }
+    const retired = await whoHeld(target, { resource: parseAddressArg('2001:db8:1::300'), at: S + 5 * 60_000, snapshotDir: dir });
+    expect(retired.holders).toEqual([]);
+  });
+
+  it('passes over snapshots later than T, corrupt, or of another topic, says why, and falls back', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const q = { resource: parseAddressArg('2001:db8:1::100'), at: T0 + 10 * H };
+    const full = await whoHeld(target, q);
+    // Only a snapshot later than T: the full look-back, with the reason.
+    const later = await whoHeld(target, { ...q, snapshotDir: dir });
+    expect(later.basis.snapshot?.used).toBeNull();
+    expect(later.basis.snapshot?.rejected[0].reason).toMatch(/after the asked instant/);
+    expect(later.basis.caveats.join(' ')).toMatch(/no usable snapshot/);
+    expect(later.basis.records).toBe(full.basis.records);
+    expect(holderRows(later)).toEqual(holderRows(full));
+
+    // Three snapshots, newest first: another topic's, a corrupt one, then a good one.
+    const mixed = mkdtempSync(join(tmpdir(), 'lqr-audit-snap-'));
+    const good = await snapshotAt(events, T0 + 5 * H, mixed);
+    const corrupt = await snapshotAt(events, T0 + 6 * H, mixed);
+    const bytes = readFileSync(corrupt);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(corrupt, bytes);
+    await snapshotAt(events, T0 + 7 * H, mixed, 'some-other-topic');
+    const a = await whoHeld(target, { ...q, snapshotDir: mixed });
+    expect(a.basis.snapshot?.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(/covers topic "some-other-topic"/), expect.stringMatching(/unusable \(checksum\)/)]);
+    expect(a.basis.snapshot?.used?.path).toBe(good);
+    expect(holderRows(a)).toEqual(holderRows(full));
+    expect(a.basis.exact).toBe(true);
+
+    // The command line says what it rests on.
+    const out: string[] = [];
+    const code = await auditCli(['who', '--brokers', kafkaBrokers(), '--topic', events, '--address', '2001:db8:1::100', '--at', new Date(q.at).toISOString(), '--snapshot-dir', mixed], {
+      stdout: (t) => void out.push(t),
+      stderr: () => undefined,
+      env: {},
+    });
+    expect(code).toBe(0);
+    const text = out.join('');
+    expect(text).toMatch(/folded from snapshot projection-0+1\.lqsnap \(2024-11-01T05:00:00.000Z\)/);
+    expect(text).toMatch(/snapshot: passed over projection-0+2\.lqsnap: unusable \(checksum\)/);
+    expect(text).toMatch(/opened by dhcp-[ab] {2}partition \d \(from snapshot projection-0+1\.lqsnap\)/);
   });
 });

@@ -146,6 +146,38 @@ describe('start positions and seeks', () => {
   });
 });
 
+describe('pause and resume', () => {
+  it('a paused partition is not fetched until resumed, then continues where it was; others go on', async () => {
+    const topic = await createTopic(uniqueTopic('pause'), { partitions: 2 });
+    await produce(Array.from({ length: 6 }, (_, i) => ({ topic, partition: i % 2, value: `p${i % 2}-${Math.floor(i / 2)}` })));
+    // Paused before run(): remembered and applied when reading starts.
+    const r = await TopicReader.open(settings, { topic, maxWaitTimeMs: 200 });
+    open.push(r);
+    r.pause([0]);
+    expect(r.paused()).toEqual([0]);
+    const seen: ReadMessage[] = [];
+    await r.run((batch) => {
+      seen.push(...batch.messages);
+    });
+    await eventually(() => (seen.length >= 3 ? true : undefined), 30_000, 'partition 1');
+    await new Promise((res) => setTimeout(res, 1_000)); // several fetch rounds
+    expect(seen.map(v)).toEqual(['p1-0', 'p1-1', 'p1-2']);
+    expect(r.positions().get(0)).toBe(0n);
+
+    // Pause the other one too while running; new records on it wait.
+    r.pause([1]);
+    await produce([{ topic, partition: 1, value: 'p1-late' }]);
+    await new Promise((res) => setTimeout(res, 1_000));
+    expect(seen).toHaveLength(3);
+
+    r.resume([0, 1]);
+    expect(r.paused()).toEqual([]);
+    await eventually(() => (seen.length >= 7 ? true : undefined), 30_000, 'both partitions after resume');
+    expect(seen.filter((m) => v(m)?.startsWith('p0')).map(v)).toEqual(['p0-0', 'p0-1', 'p0-2']);
+    expect(seen.slice(3).filter((m) => v(m)?.startsWith('p1')).map(v)).toEqual(['p1-late']);
+  });
+});
+
 describe('group mode', () => {
   it('commits positions and a new member of the group resumes after them', async () => {
     const topic = await createTopic(uniqueTopic('group'), { partitions: 2 });

@@ -68,7 +68,7 @@ const USAGE = `usage: lqr audit <who|held|history|verify> [options]
   history  every binding interval in a range, as NDJSON or CSV
   verify   prove that no event of a source was removed, altered or reordered
 
-lqr audit who (--address ADDR | --prefix PREFIX/LEN) --at T [--lookback D|all] [--decode-raw]
+lqr audit who (--address ADDR | --prefix PREFIX/LEN) --at T [--lookback D|all] [--snapshot-dir DIR] [--decode-raw]
   An address inside a delegated prefix is held by that prefix's holder: the answer
   lists the address's own binding (exact) and every delegated prefix containing it
   (covering). A prefix query lists the same prefix (exact), shorter delegations
@@ -76,6 +76,12 @@ lqr audit who (--address ADDR | --prefix PREFIX/LEN) --at T [--lookback D|all] [
   --lookback all (default) folds every event from the topic's start: exact. A
   duration (e.g. 7d) folds from T minus it: faster on a long topic, exact when no
   valid lifetime exceeds it (the answer says so).
+  --snapshot-dir DIR (a replica's snapshots directory, DATA_DIR/snapshots) starts
+  from the newest good snapshot there taken at or before T for this topic: its state,
+  then only the events after its offsets. The answer names the snapshot (file, time,
+  offsets); an interval already open in it starts at the report in force then (held
+  at least since). No usable snapshot (corrupt, later than T, another topic): the
+  look-back as above, and the answer says why each was passed over.
   --decode-raw shows each report's OPTION_CLIENT_DATA decoded.
 
 lqr audit held (--client-id HEX | --remote-id EN:HEX | --relay-id HEX) --from T1 --to T2
@@ -241,7 +247,8 @@ function refLine(label: string, r: EventRef): string {
   const base = r.baseTime === null ? '' : `  base time ${r.baseTime} (${dhcpTimeToIso(r.baseTime)} server clock)`;
   const seq = r.chainSeq === null ? '' : `  chain seq ${r.chainSeq}`;
   const what = r.type === 'source' ? ` ${r.kind}` : r.phase && r.phase !== 'live' ? ` (${r.phase})` : '';
-  return `  ${label.padEnd(10)}${r.source}${what}  partition ${r.partition} offset ${r.offset}  received ${iso(r.receivedAt)}${base}${seq}`;
+  const where = r.snapshot !== undefined ? `partition ${r.partition} (from snapshot ${r.snapshot})` : `partition ${r.partition} offset ${r.offset}`;
+  return `  ${label.padEnd(10)}${r.source}${what}  ${where}  received ${iso(r.receivedAt)}${base}${seq}`;
 }
 
 function decodedRaw(raw: string): unknown {
@@ -254,9 +261,16 @@ function decodedRaw(raw: string): unknown {
 
 function basisLines(b: FoldBasis): string[] {
   const from = b.foldFrom === 'earliest' ? "the topic's start" : b.foldFrom;
+  const used = b.snapshot?.used;
   const lines = [
-    `basis: ${b.topic}, ${b.partitions.length} partition(s), folded from ${from} to ${b.foldTo}: ${b.records} record(s), ${b.events} event(s) in ${(b.elapsedMs / 1000).toFixed(1)} s; ${b.exact ? 'exact' : 'see caveats'}`,
+    `basis: ${b.topic}, ${b.partitions.length} partition(s), folded from ${used ? `snapshot ${used.file} (${used.at})` : from} to ${b.foldTo}: ${b.records} record(s), ${b.events} event(s) in ${(b.elapsedMs / 1000).toFixed(1)} s; ${b.exact ? 'exact' : 'see caveats'}`,
   ];
+  if (b.snapshot) {
+    if (used) {
+      lines.push(`snapshot: ${used.path}: ${used.bindings} binding(s), taken at ${used.at} (newest report ${used.newestReport ?? '-'}); read on from offsets ${Object.entries(used.offsets).map(([p, o]) => `${p}:${o}`).join(' ')}`);
+    }
+    for (const r of b.snapshot.rejected) lines.push(`snapshot: passed over ${r.file}: ${r.reason}`);
+  }
   for (const c of b.caveats) lines.push(`caveat: ${c}`);
   return lines;
 }
@@ -372,14 +386,15 @@ function instant(v: string | boolean | undefined, flag: string, now: () => numbe
 }
 
 async function who(argv: string[], io: AuditIo, env: NodeJS.ProcessEnv, now: () => number): Promise<number> {
-  const v = parse(argv, { address: { type: 'string' }, prefix: { type: 'string' }, at: { type: 'string' }, lookback: { type: 'string' }, 'decode-raw': { type: 'boolean' } }, 'who');
+  const v = parse(argv, { address: { type: 'string' }, prefix: { type: 'string' }, at: { type: 'string' }, lookback: { type: 'string' }, 'snapshot-dir': { type: 'string' }, 'decode-raw': { type: 'boolean' } }, 'who');
   if (v.help) return help(io);
   const resource = parseResource(v as { address?: string; prefix?: string }, true) as Resource;
   const at = instant(v.at, '--at', now);
   if (at === undefined) throw new CliError('audit who: give --at T (the instant)');
   const lookback = typeof v.lookback === 'string' ? parseLookback(v.lookback) : 'all';
   const target = targetOf(v as CommonValues, env);
-  const answer = await whoHeld(target, { resource, at, lookback });
+  const snapshotDir = typeof v['snapshot-dir'] === 'string' ? v['snapshot-dir'] : undefined;
+  const answer = await whoHeld(target, { resource, at, lookback, snapshotDir });
   await io.stdout(v.json ? json(whoJson(answer, v['decode-raw'] === true)) : whoText(answer, v['decode-raw'] === true));
   return answer.holders.length > 0 ? ExitCode.ok : ExitCode.nothing;
 }
