@@ -187,19 +187,21 @@ describe(`lqr connector: ${INSTANCES} processes sharing ${SOURCES} sources`, () 
       for (let i = samples.length - 1; i >= 0; i--) if (samples[i].complete) return samples[i];
       return undefined;
     };
-    const allLiveOnce = () => {
-      const s = last();
-      return s && names.every((n) => s.live.get(n)?.length === 1 && s.open.get(n)?.length === 1) ? true : undefined;
-    };
-
-    const t0 = Date.now();
-    await eventually(allLiveOnce, 180_000, 'every source live on exactly one instance');
-    const startup = Date.now() - t0;
     const byInstance = (s: Sample) => {
       const m = new Map<string, string[]>();
       for (const [src, owners] of s.live) for (const o of owners) m.set(o, [...(m.get(o) ?? []), src]);
       return m;
     };
+    // Every source live on exactly one instance, and every instance serving some: the
+    // first member to join gets every slot until the others' joins rebalance the group.
+    const allLiveOnce = () => {
+      const s = last();
+      return s && names.every((n) => s.live.get(n)?.length === 1 && s.open.get(n)?.length === 1) && byInstance(s).size === children.length ? true : undefined;
+    };
+
+    const t0 = Date.now();
+    await eventually(allLiveOnce, 180_000, 'every source live on exactly one instance, every instance serving some');
+    const startup = Date.now() - t0;
     const before = byInstance(last() as Sample);
     expect([...before.keys()].sort()).toEqual(children.map((c) => c.name).sort());
 
