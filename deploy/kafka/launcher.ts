@@ -25,7 +25,7 @@ import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { parseBrokerList, probeKafka } from '../../src/kafka/index.js';
+import { parseBrokerList, probeKafka, type KafkaSettingsInput } from '../../src/kafka/index.js';
 
 /** The Kafka release this project is proven against (see test/integration/kafka*.test.ts). */
 export const PINNED_KAFKA_VERSION = '3.9.1';
@@ -153,6 +153,11 @@ export interface StartKafkaOptions {
   mavenRepoLocal?: string;
   /** Extra broker properties (override the defaults). */
   brokerProperties?: Record<string, string>;
+  /**
+   * How the readiness probe talks to the broker when brokerProperties make its listener
+   * TLS or SASL (the `ssl` and `sasl` of the Kafka settings). Default: plaintext.
+   */
+  clientSettings?: Pick<KafkaSettingsInput, 'ssl' | 'sasl'>;
   /** Called with the wrapper's pid right after the JVM is spawned. */
   onSpawn?: (pid: number, brokers: string) => void;
 }
@@ -742,7 +747,7 @@ export async function launchLocalKafka(opts: StartKafkaOptions = {}): Promise<La
         await Promise.race([sleep(200), exitedPromise]);
         continue;
       }
-      const probe = await probeKafka({ brokers: [brokers] }, { timeoutMs: 15_000 });
+      const probe = await probeKafka({ brokers: [brokers], ...opts.clientSettings }, { timeoutMs: 15_000 });
       if (probe.ok) break;
       lastError = probe.error;
       await Promise.race([sleep(500), exitedPromise]);
