@@ -1,6 +1,8 @@
 // Shared by every benchmark: results are JSON lines on stdout (DESIGN.md "bench/"),
 // one per metric, so that runs can be compared by tools rather than by eye.
 import os from 'node:os';
+import { SCHEMA_VERSION, type BindingEvent } from '../src/events/model.js';
+import { dhcpTimeToUnixMs, unixMsToDhcpTime } from '../src/protocol/index.js';
 
 export interface BenchResult {
   /** Which benchmark, e.g. 'codec'. */
@@ -65,4 +67,30 @@ export function measureRates(round: () => void, ops: number, { rounds = 7, warmu
 /** Conditions of the run, to print beside the numbers. */
 export function machine(): Record<string, unknown> {
   return { node: process.version, cpus: os.cpus().length, load1: Math.round(os.loadavg()[0] * 100) / 100 };
+}
+
+/**
+ * A live binding event for one client holding one address (an hour's valid lifetime,
+ * CLT_TIME 0), with every derived field as the normalizer would set it: the synthetic
+ * load of the replica and scale benchmarks and of tests that need plain events.
+ */
+export function oneAddressEvent(p: { clientId: string; address: string; linkAddress: string; source: string; at: number }): BindingEvent {
+  const baseTime = unixMsToDhcpTime(p.at);
+  return {
+    type: 'binding',
+    schemaVersion: SCHEMA_VERSION,
+    source: { name: p.source, serverDuid: '000100010000000000000001' },
+    phase: 'live',
+    clientId: p.clientId,
+    linkAddress: p.linkAddress,
+    addresses: [{ address: p.address, preferredLifetime: 1800, validLifetime: 3600, preferredUntil: p.at + 1_800_000, validUntil: p.at + 3_600_000 }],
+    prefixes: [],
+    cltTime: 0,
+    baseTime,
+    receivedAt: p.at,
+    clockOffsetMs: p.at - dhcpTimeToUnixMs(baseTime),
+    lastTransactionAt: p.at,
+    relay: null,
+    raw: Buffer.from(p.clientId, 'hex').toString('base64'),
+  };
 }

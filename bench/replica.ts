@@ -23,18 +23,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKafka, type RunningKafka } from '../deploy/kafka/launcher.js';
-import { SCHEMA_VERSION, encodeEvent, type BindingEvent } from '../src/events/index.js';
+import { encodeEvent, type BindingEvent } from '../src/events/index.js';
 import { KafkaAdmin, TransactionalProducer, kafkaSettingsFromEnv, parseBrokerList, type KafkaSettings } from '../src/kafka/index.js';
 import { udpLeasequery } from '../src/leasequery/requestor/index.js';
 import { createLogger } from '../src/log.js';
-import { dhcpTimeToUnixMs, formatIPv6, parseIPv6, unixMsToDhcpTime } from '../src/protocol/index.js';
+import { formatIPv6, parseIPv6 } from '../src/protocol/index.js';
 import { Replica } from '../src/replica/index.js';
 import { resolveConnectorConfig } from '../src/config/index.js';
 import { createConnector } from '../src/connector/index.js';
 import { LabServer } from '../src/lab/index.js';
 import { Registry } from '../src/metrics/index.js';
 import { CLIENT_TO_REPLICA, DHCPD_ADDR, DhcpdLab, REPLICA_ADDR, runLoadHere, unavailable } from './dhcpd.js';
-import { emit, machine, median, nowMs } from './lib.js';
+import { emit, machine, median, nowMs, oneAddressEvent } from './lib.js';
 
 const N = Number(process.env.LQR_BENCH_BINDINGS ?? 1_000_000);
 const WINDOW = Number(process.env.LQR_BENCH_WINDOW ?? 64);
@@ -57,25 +57,7 @@ function heapUsed(): number {
 }
 
 function event(i: number, at = Date.now()): BindingEvent {
-  const baseTime = unixMsToDhcpTime(at);
-  const clientId = clientIdOf(i);
-  return {
-    type: 'binding',
-    schemaVersion: SCHEMA_VERSION,
-    source: { name: 'bench', serverDuid: '000100010000000000000001' },
-    phase: 'live',
-    clientId,
-    linkAddress: '2001:db8:1::1',
-    addresses: [{ address: address(i), preferredLifetime: 1800, validLifetime: 3600, preferredUntil: at + 1_800_000, validUntil: at + 3_600_000 }],
-    prefixes: [],
-    cltTime: 0,
-    baseTime,
-    receivedAt: at,
-    clockOffsetMs: at - dhcpTimeToUnixMs(baseTime),
-    lastTransactionAt: at,
-    relay: null,
-    raw: Buffer.from(clientId, 'hex').toString('base64'),
-  };
+  return oneAddressEvent({ clientId: clientIdOf(i), address: address(i), linkAddress: '2001:db8:1::1', source: 'bench', at });
 }
 
 function pct(sorted: number[], p: number): number {

@@ -40,15 +40,15 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { stringify } from 'yaml';
 import { startKafka, type RunningKafka } from '../deploy/kafka/launcher.js';
-import { SCHEMA_VERSION, encodeEvent, type BindingEvent } from '../src/events/index.js';
+import { encodeEvent, type BindingEvent } from '../src/events/index.js';
 import { KafkaAdmin, TransactionalProducer, kafkaSettingsFromEnv, parseBrokerList, type KafkaSettings } from '../src/kafka/index.js';
 import { LabServer } from '../src/lab/index.js';
 import { createLogger } from '../src/log.js';
 import { Projection } from '../src/projection/index.js';
-import { dhcpTimeToUnixMs, formatIPv6, unixMsToDhcpTime } from '../src/protocol/index.js';
+import { formatIPv6 } from '../src/protocol/index.js';
 import { Replica } from '../src/replica/index.js';
 import { runLoadHere } from './dhcpd.js';
-import { emit, machine, median, nowMs } from './lib.js';
+import { emit, machine, median, nowMs, oneAddressEvent } from './lib.js';
 
 const BENCH = 'scale';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -100,25 +100,7 @@ const linkText = (i: number): string => formatIPv6(ip([0x2001, 0xdb8, 0x100 + (i
 const clientIdOf = (i: number): string => `00040000${i.toString(16).padStart(32, '0')}`;
 
 function bindingEvent(i: number, at: number): BindingEvent {
-  const baseTime = unixMsToDhcpTime(at);
-  const clientId = clientIdOf(i);
-  return {
-    type: 'binding',
-    schemaVersion: SCHEMA_VERSION,
-    source: { name: 'bench-scale', serverDuid: '000100010000000000000001' },
-    phase: 'live',
-    clientId,
-    linkAddress: linkText(i),
-    addresses: [{ address: formatIPv6(addressBuf(i)), preferredLifetime: 1800, validLifetime: 3600, preferredUntil: at + 1_800_000, validUntil: at + 3_600_000 }],
-    prefixes: [],
-    cltTime: 0,
-    baseTime,
-    receivedAt: at,
-    clockOffsetMs: at - dhcpTimeToUnixMs(baseTime),
-    lastTransactionAt: at,
-    relay: null,
-    raw: Buffer.from(clientId, 'hex').toString('base64'),
-  };
+  return oneAddressEvent({ clientId: clientIdOf(i), address: formatIPv6(addressBuf(i)), linkAddress: linkText(i), source: 'bench-scale', at });
 }
 
 function heapNow(): { heap: number; arrays: number } {

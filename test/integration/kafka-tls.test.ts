@@ -13,10 +13,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findJava, freePort, launchLocalKafka, type LaunchingKafka } from '../../deploy/kafka/launcher.js';
-import { SCHEMA_VERSION, encodeEvent, type BindingEvent } from '../../src/events/index.js';
+import { encodeEvent, type BindingEvent } from '../../src/events/index.js';
 import { KafkaAdmin, TransactionalProducer, kafkaSettingsFromEnv, probeKafka, readToEnd, type KafkaSettings } from '../../src/kafka/index.js';
-import { dhcpTimeToUnixMs, parseIPv6, unixMsToDhcpTime } from '../../src/protocol/index.js';
+import { parseIPv6 } from '../../src/protocol/index.js';
 import { Replica } from '../../src/replica/index.js';
+import { oneAddressEvent } from '../../bench/lib.js';
 import { waitForKafka } from '../helpers/kafka.js';
 
 const haveTools = (() => {
@@ -48,25 +49,8 @@ function makePki(dir: string): { ca: string; keystore: string } {
 }
 
 function event(i: number, at: number): BindingEvent {
-  const baseTime = unixMsToDhcpTime(at);
   const clientId = `000400000000000000000000000000${i.toString(16).padStart(4, '0')}`;
-  return {
-    type: 'binding',
-    schemaVersion: SCHEMA_VERSION,
-    source: { name: 'tls-lab', serverDuid: '000100010000000000000001' },
-    phase: 'live',
-    clientId,
-    linkAddress: '2001:db8:1::1',
-    addresses: [{ address: `2001:db8:1::${(0x100 + i).toString(16)}`, preferredLifetime: 1800, validLifetime: 3600, preferredUntil: at + 1_800_000, validUntil: at + 3_600_000 }],
-    prefixes: [],
-    cltTime: 0,
-    baseTime,
-    receivedAt: at,
-    clockOffsetMs: at - dhcpTimeToUnixMs(baseTime),
-    lastTransactionAt: at,
-    relay: null,
-    raw: Buffer.from(clientId, 'hex').toString('base64'),
-  };
+  return oneAddressEvent({ clientId, address: `2001:db8:1::${(0x100 + i).toString(16)}`, linkAddress: '2001:db8:1::1', source: 'tls-lab', at });
 }
 
 describe.runIf(haveTools)('Kafka over TLS with SASL', () => {
