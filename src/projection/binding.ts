@@ -80,14 +80,15 @@ export function materialize(t: LeaseTables, b: number, now: number, released: bo
 
 /** The effective state's report, copied out of the columns (the binding stays immutable). */
 function provenanceOf(t: LeaseTables, b: number): ConstructorParameters<typeof ProjectedBinding>[8] {
-  const k = t.winnerKey(b);
+  // Straight from the columns: this runs for every binding a lookup hands out.
+  const clt = t.cltTimeOf(b);
   return {
-    source: t.sources.name(k.source),
+    source: t.sources.name(t.source[b]),
     partition: t.partition[b] < 0 ? null : t.partition[b],
     offset: t.offset[b] < 0 ? null : t.offset[b],
-    receivedAt: k.receivedAt,
-    baseTime: k.baseTime,
-    cltTime: k.cltTime < 0 ? null : k.cltTime,
+    receivedAt: t.receivedAt[b],
+    baseTime: t.baseTime[b],
+    cltTime: clt < 0 ? null : clt,
     phaseIndex: t.phaseOf(b),
   };
 }

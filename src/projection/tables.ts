@@ -248,9 +248,14 @@ export class LeaseTables {
       lastTx: this.lastTxOf(b),
       receivedAt: this.receivedAt[b],
       baseTime: this.baseTime[b],
-      cltTime: this.flags[b] & NO_CLT ? -1 : this.cltTime[b],
+      cltTime: this.cltTimeOf(b),
       tie: this.tie[b],
     };
+  }
+
+  /** CLT_TIME of b's effective report, seconds; -1 when it had none. */
+  cltTimeOf(b: number): number {
+    return this.flags[b] & NO_CLT ? -1 : this.cltTime[b];
   }
 
   /** Phase index (state.ts PHASES) of b's effective state. */

@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLabServers, startAdmin, type LabMode, type LabServer } from '../../lab/index.js';
-import { RATE_LIMIT_USAGE, rateLimitFromFlags, type AclRule } from '../../leasequery/index.js';
+import { RATE_LIMIT_USAGE } from '../../leasequery/index.js';
+import { ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 import { createLogger } from '../../log.js';
 import { formatIPv6 } from '../../protocol/index.js';
 import { CliError } from '../errors.js';
@@ -78,15 +79,7 @@ export async function run(argv: string[]): Promise<number> {
         'dump-on-exit': { type: 'string' },
         'admin-port': { type: 'string' },
         'burst-every': { type: 'string' },
-        'allow-all': { type: 'boolean' },
-        acl: { type: 'string' },
-        'rate-limit': { type: 'string' },
-        'rate-burst': { type: 'string' },
-        'rate-prefix': { type: 'string' },
-        'rate-prefix4': { type: 'string' },
-        'conn-rate-limit': { type: 'string' },
-        'conn-rate-burst': { type: 'string' },
-        'max-conns-per-prefix': { type: 'string' },
+        ...ACCESS_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -108,30 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     throw new CliError(`lab: ${(e as Error).message}`);
   }
-  if (v['allow-all'] && v.acl !== undefined) throw new CliError('lab: --allow-all and --acl exclude each other');
-  const acl: AclRule[] | undefined = v['allow-all']
-    ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }]
-    : v.acl !== undefined
-      ? v.acl
-          .split(',')
-          .map((p) => p.trim())
-          .filter((p) => p.length > 0)
-          .map((prefix) => ({ prefix }))
-      : undefined;
-  const maxConnectionsPerPrefix = v['max-conns-per-prefix'] === undefined ? undefined : num(v['max-conns-per-prefix'], '--max-conns-per-prefix', 0, (n) => Number.isInteger(n) && n >= 1);
-  let rateLimit;
-  try {
-    rateLimit = rateLimitFromFlags({
-      rate: v['rate-limit'],
-      burst: v['rate-burst'],
-      prefix6: v['rate-prefix'],
-      prefix4: v['rate-prefix4'],
-      connRate: v['conn-rate-limit'],
-      connBurst: v['conn-rate-burst'],
-    });
-  } catch (e) {
-    throw new CliError(`lab: ${(e as Error).message}`);
-  }
+  const { acl, rateLimit, maxConnectionsPerPrefix } = accessFromFlags(v, 'lab');
   const host = v.host ?? '::1';
   const servers = num(v.servers, '--servers', 1, (n) => isInt(n) && n >= 1 && n <= 64);
   const logger = createLogger('lab');

@@ -2,7 +2,8 @@
 // (UDP, Bulk, Active) and HTTP, until SIGINT/SIGTERM (then a last snapshot).
 import { parseArgs } from 'node:util';
 import { kafkaSettingsFromEnv, parseBrokerList } from '../../kafka/index.js';
-import { RATE_LIMIT_USAGE, rateLimitFromFlags, registerEngineDefenceMetrics, type AclRule } from '../../leasequery/index.js';
+import { RATE_LIMIT_USAGE, registerEngineDefenceMetrics } from '../../leasequery/index.js';
+import { ACCESS_OPTIONS, accessFromFlags } from '../access-flags.js';
 import { createLogger } from '../../log.js';
 import { Registry } from '../../metrics/index.js';
 import { TOKEN_ENV, loadHttpSecurity } from '../../replica/http-security.js';
@@ -74,15 +75,7 @@ export async function run(argv: string[]): Promise<number> {
         'snapshot-every-s': { type: 'string' },
         'snapshot-keep': { type: 'string' },
         'ready-max-lag': { type: 'string' },
-        'allow-all': { type: 'boolean' },
-        acl: { type: 'string' },
-        'rate-limit': { type: 'string' },
-        'rate-burst': { type: 'string' },
-        'rate-prefix': { type: 'string' },
-        'rate-prefix4': { type: 'string' },
-        'conn-rate-limit': { type: 'string' },
-        'conn-rate-burst': { type: 'string' },
-        'max-conns-per-prefix': { type: 'string' },
+        ...ACCESS_OPTIONS,
         'http-tls-cert': { type: 'string' },
         'http-tls-key': { type: 'string' },
         'http-client-ca': { type: 'string' },
@@ -110,28 +103,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const logger = createLogger('replica');
   const host = v.host ?? '::1';
-  if (v['allow-all'] && v.acl !== undefined) throw new CliError('replica: --allow-all and --acl exclude each other');
-  const acl: AclRule[] | undefined = v['allow-all']
-    ? [{ prefix: '::/0' }, { prefix: '0.0.0.0/0' }]
-    : v.acl !== undefined
-      ? v.acl
-          .split(',')
-          .map((p) => p.trim())
-          .filter((p) => p.length > 0)
-          .map((prefix) => ({ prefix }))
-      : undefined;
-  const maxConnectionsPerPrefix = v['max-conns-per-prefix'] === undefined ? undefined : num(v['max-conns-per-prefix'], '--max-conns-per-prefix', 0, (n) => Number.isInteger(n) && n >= 1);
-  let rateLimit;
+  const { acl, rateLimit, maxConnectionsPerPrefix } = accessFromFlags(v, 'replica');
   let security;
   try {
-    rateLimit = rateLimitFromFlags({
-      rate: v['rate-limit'],
-      burst: v['rate-burst'],
-      prefix6: v['rate-prefix'],
-      prefix4: v['rate-prefix4'],
-      connRate: v['conn-rate-limit'],
-      connBurst: v['conn-rate-burst'],
-    });
     // Secrets only from files or the environment; error messages name files, never contents.
     security = loadHttpSecurity({
       tlsCertFile: v['http-tls-cert'],
